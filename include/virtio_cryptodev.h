@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause */
+/*
+ * virtio-cryptodev wire format, version 1.
+ *
+ * The one definition of what crosses the virtqueue between the guest driver
+ * (guest-driver/) and the QEMU device (host-backend/). Both builds include
+ * this very file; the QEMU build copies it to
+ * include/standard-headers/linux/virtio_cryptodev.h of its tree and the
+ * exported patch carries that copy, generated from here.
+ *
+ * Everything is fixed width and little endian. No pointer, host file
+ * descriptor or host address ever crosses: the device hands out opaque
+ * handle and session numbers and keeps the real objects in its own tables.
+ *
+ * A request is one descriptor chain:
+ *
+ *   device-readable:  struct virtio_cryptodev_req, then the op's input
+ *   device-writable:  the op's output, then struct virtio_cryptodev_resp
+ *
+ * The device treats each direction as one byte stream, however the driver
+ * split it into descriptors. The sizes of both streams follow from the
+ * request header alone; a chain whose sizes differ from that is answered
+ * -EINVAL (when the response still fits) and otherwise dropped with
+ * nothing written, so the device never reads or writes past a buffer.
+ *
+ *   op              input (after the header)     output (before the resp)
+ *   OPEN            -                            -
+ *   CLOSE           -                            -
+ *   CREATE_SESSION  key[keylen] mackey[mackeylen] -
+ *   FREE_SESSION    -                            -
+ *   CRYPT           iv[iv_len] src[src_len]      dst[dst_len] iv[iv_out_len]
+ *                                                mac[mac_len]
+ *   SESSION_INFO    -                            struct
+ *                                                virtio_cryptodev_session_info
+ *
+ * Algorithm numbers are those of the cryptodev-linux ABI (CRYPTO_AES_CBC =
+ * 11, ...; see include/crypto/cryptodev.h). A failed request carries a
+ * negative Linux errno in resp.status, which the driver returns unchanged.
+ */
+#ifndef VIRTIO_CRYPTODEV_H
+#define VIRTIO_CRYPTODEV_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+typedef __u8 vcd_u8;
+typedef __le16 vcd_le16;
+typedef __le32 vcd_le32;
+typedef __le64 vcd_le64;
+#else
+#include <stdint.h>
+typedef uint8_t vcd_u8;
+typedef uint16_t vcd_le16;
+typedef uint32_t vcd_le32;
+typedef uint64_t vcd_le64;
+#endif
+
+/*
+ * Virtio device id. The virtio spec assigns ids from 1 upwards (30, which the
+ * course's original kit used, is assigned to another device); modern virtio
+ * PCI ids are 0x1040 + id and stop at 0x107f. We take the last one, 63, which
+ * no device of the pinned guest kernel (Linux 6.1) or of the spec uses.
+ */
+#define VIRTIO_ID_CRYPTODEV		63
+#define VIRTIO_CRYPTODEV_PCI_VENDOR_ID	0x1af4
+#define VIRTIO_CRYPTODEV_PCI_DEVICE_ID	(0x1040 + VIRTIO_ID_CRYPTODEV)
+
+#define VIRTIO_CRYPTODEV_WIRE_VERSION	1
+
+/* Absolute limits of wire format v1; the device may configure lower ones. */
+#define VIRTIO_CRYPTODEV_MAX_KEY_LEN	64	/* cipher key */
+#define VIRTIO_CRYPTODEV_MAX_MACKEY_LEN	512	/* HMAC key */
+#define VIRTIO_CRYPTODEV_MAX_IV_LEN	16
+#define VIRTIO_CRYPTODEV_MAX_DIGEST_LEN	64
+#define VIRTIO_CRYPTODEV_MAX_ALG_NAME	64
+
+/* The one virtqueue of v1: requests, answered in any order. */
+#define VIRTIO_CRYPTODEV_VQ_REQUEST	0
+
+/* Device configuration space (read-only for the driver). */
+struct virtio_cryptodev_config {
+	vcd_le32 wire_version;	/* VIRTIO_CRYPTODEV_WIRE_VERSION */
+	vcd_le32 engine;	/* enum virtio_cryptodev_engine in use */
+	vcd_le32 max_handles;	/* open handles per device */
+	vcd_le32 max_sessions;	/* sessions per handle */
+	vcd_le32 max_data_len;	/* src_len limit of one CRYPT */
+	vcd_le32 reserved[3];
+};
+
+enum virtio_cryptodev_engine {
+	VIRTIO_CRYPTODEV_ENGINE_BUILTIN = 1,	/* QEMU's crypto layer */
+	VIRTIO_CRYPTODEV_ENGINE_HOST = 2,	/* the host's /dev/crypto */
+};
+
+enum virtio_cryptodev_op {
+	VIRTIO_CRYPTODEV_OP_OPEN = 1,
+	VIRTIO_CRYPTODEV_OP_CLOSE = 2,
+	VIRTIO_CRYPTODEV_OP_CREATE_SESSION = 3,
+	VIRTIO_CRYPTODEV_OP_FREE_SESSION = 4,
+	VIRTIO_CRYPTODEV_OP_CRYPT = 5,
+	VIRTIO_CRYPTODEV_OP_SESSION_INFO = 6,
+};
+
+/* req.cop */
+#define VIRTIO_CRYPTODEV_COP_ENCRYPT	0
+#define VIRTIO_CRYPTODEV_COP_DECRYPT	1
+
+/* req.flags for CRYPT */
+#define VIRTIO_CRYPTODEV_F_WRITE_IV	(1u << 0)	/* return the IV to chain */
+
+struct virtio_cryptodev_req {
+	vcd_le16 version;	/* VIRTIO_CRYPTODEV_WIRE_VERSION */
+	vcd_le16 op;		/* enum virtio_cryptodev_op */
+	vcd_le32 handle;	/* from OPEN; 0 for OPEN itself */
+	vcd_le64 tag;		/* opaque to the device, echoed in resp */
+	vcd_le32 session;	/* FREE_SESSION, CRYPT, SESSION_INFO */
+	/* CREATE_SESSION */
+	vcd_le32 cipher;	/* cryptodev-linux cipher id, or 0 */
+	vcd_le32 mac;		/* cryptodev-linux hash/HMAC id, or 0 */
+	vcd_le32 keylen;
+	vcd_le32 mackeylen;
+	/* CRYPT */
+	vcd_le16 cop;		/* VIRTIO_CRYPTODEV_COP_* */
+	vcd_le16 flags;		/* VIRTIO_CRYPTODEV_F_* */
+	vcd_le32 src_len;	/* input data bytes */
+	vcd_le32 iv_len;	/* 0 or the session's IV size */
+	vcd_le32 dst_len;	/* src_len for cipher sessions, else 0 */
+	vcd_le32 iv_out_len;	/* iv size if F_WRITE_IV, else 0 */
+	vcd_le32 mac_len;	/* digest size for hash/mac sessions, else 0 */
+	vcd_le32 reserved;	/* must be 0 */
+};
+
+struct virtio_cryptodev_resp {
+	vcd_le32 status;	/* 0, or a negative Linux errno */
+	vcd_le32 id;		/* OPEN: handle; CREATE_SESSION: session */
+	vcd_le64 tag;		/* req.tag */
+	vcd_le32 written;	/* bytes of op output written */
+	/* CREATE_SESSION: what the driver needs to size later requests */
+	vcd_le16 block_size;	/* cipher block size; 1 for stream modes */
+	vcd_le16 iv_len;	/* IV size the cipher takes, 0 if none */
+	vcd_le16 digest_len;	/* hash/HMAC output size, 0 if none */
+	vcd_le16 reserved0;
+	vcd_le32 reserved1;
+};
+
+struct virtio_cryptodev_alg_info {
+	char name[VIRTIO_CRYPTODEV_MAX_ALG_NAME];	/* NUL terminated */
+	char driver[VIRTIO_CRYPTODEV_MAX_ALG_NAME];	/* NUL terminated */
+};
+
+struct virtio_cryptodev_session_info {
+	struct virtio_cryptodev_alg_info cipher;
+	struct virtio_cryptodev_alg_info hash;
+	vcd_le32 alignmask;
+	vcd_le32 flags;		/* cryptodev-linux SIOP_FLAG_* */
+	vcd_le32 reserved[2];
+};
+
+#define VIRTIO_CRYPTODEV_SIZE_CHECK(type, size) \
+	_Static_assert(sizeof(type) == (size), #type " size is part of the ABI")
+VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_config, 32);
+VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_req, 64);
+VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_resp, 32);
+VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_session_info, 272);
+
+#endif /* VIRTIO_CRYPTODEV_H */

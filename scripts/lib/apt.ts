@@ -1,0 +1,79 @@
+import { execa } from "execa";
+import { LabError } from "./errors.ts";
+import { debug, step } from "./log.ts";
+
+/**
+ * Debian packages each part of the lab needs on the host. One table, so
+ * `lab doctor` can report them all and each build installs only its own.
+ */
+export const systemPackages = {
+  guest: ["busybox-static", "cpio", "zstd", "dpkg-dev", "e2fsprogs"],
+  qemu: [
+    "dpkg-dev",
+    "ninja-build",
+    "meson",
+    "pkg-config",
+    "flex",
+    "bison",
+    "libglib2.0-dev",
+    "libpixman-1-dev",
+    "libfdt-dev",
+    "libslirp-dev",
+    "nettle-dev",
+  ],
+  driver: ["make", "gcc", "libelf-dev"],
+  fuzz: ["clang", "libclang-rt-14-dev"],
+  bench: ["ngircd"],
+} as const satisfies Record<string, readonly string[]>;
+
+export type PackageGroup = keyof typeof systemPackages;
+
+/** Packages of `names` that dpkg does not report as installed. */
+export async function missingPackages(names: readonly string[]): Promise<string[]> {
+  const r = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
+    reject: false,
+  });
+  const ok = new Set(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.endsWith(" installed"))
+      .map((l) => l.split(" ")[0]),
+  );
+  return names.filter((n) => !ok.has(n));
+}
+
+export function aptInstallCommand(pkgs: readonly string[]): string {
+  return `sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs.join(" ")}`;
+}
+
+let updated = false;
+
+/**
+ * Makes sure the packages of the given groups are installed: installs them
+ * non-interactively when root; otherwise stops with the exact command to run.
+ */
+export async function ensurePackages(...groups: PackageGroup[]): Promise<void> {
+  const want = [...new Set(groups.flatMap((g) => systemPackages[g]))];
+  const missing = await missingPackages(want);
+  if (missing.length === 0) {
+    debug(`system packages present: ${want.join(" ")}`);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    throw new LabError(
+      `missing Debian packages: ${missing.join(" ")}`,
+      1,
+      `run: ${aptInstallCommand(missing)}`,
+    );
+  }
+  await step(`installing ${missing.join(" ")}`, async () => {
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    if (!updated) {
+      await execa("apt-get", ["update", "-qq"], { env });
+      updated = true;
+    }
+    await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
+      env,
+    });
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * A build target of `lab build <name>`; each lives in scripts/build/<name>.ts
+ * and exports one as default. Targets are idempotent: `build` returns
+ * "up-to-date" without work when its inputs (hashed into a cache key) are
+ * unchanged, and the caller prints one line saying so.
+ */
+export interface BuildTarget {
+  name: string;
+  summary: string;
+  /** Targets built (or checked) first. */
+  deps: string[];
+  build(opts: BuildOptions): Promise<"built" | "up-to-date">;
+  /** Removes what this target put in the cache. */
+  clean(): Promise<void>;
+}
+
+export interface BuildOptions {
+  /** Rebuild even when up to date. */
+  force: boolean;
+}
