@@ -26,3 +26,9 @@ export function cachePath(...parts: string[]): string {
 export function patchedQemuPath(): string {
   return cachePath("qemu", "build", "qemu-system-x86_64");
 }
+
+/** The guest driver module, built in place by Kbuild (`lab build driver`). */
+export const driverModulePath = join(repoRoot, "guest-driver", "module", "vcryptodev.ko");
+
+/** Where the repository appears inside the guest (9p share). */
+export const guestRepoPath = "/lab";
