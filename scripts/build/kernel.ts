@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { execa } from "execa";
+import { ensurePackages } from "../lib/apt.ts";
+import type { BuildTarget } from "../lib/build-target.ts";
+import { freshDir, readStamp, replaceDir, sha256File, writeStamp } from "../lib/cache.ts";
+import { LabError } from "../lib/errors.ts";
+import {
+  kernelBuildDir,
+  kernelImagePath,
+  kernelKey,
+  kernelModulesDir,
+  kernelRelease,
+  kernelRoot,
+} from "../lib/kernel.ts";
+import { debug, step } from "../lib/log.ts";
+import { cachePath } from "../lib/paths.ts";
+import { type DebPin, debFileName, loadPins } from "../lib/pins.ts";
+
+const debDir = () => cachePath("kernel", "debs");
+
+/** Downloads one pinned .deb (unless a verified copy is cached) and checks its sha256. */
+async function fetchDeb(pin: DebPin): Promise<string> {
+  const file = join(debDir(), debFileName(pin));
+  if (existsSync(file) && (await sha256File(file)) === pin.sha256) return file;
+  await mkdir(debDir(), { recursive: true });
+  const spec = `${pin.name}=${pin.version}`;
+  debug(`apt-get download ${spec}`);
+  const r = await execa("apt-get", ["download", "-q", spec], { cwd: debDir(), reject: false });
+  if (r.exitCode !== 0 || !existsSync(file))
+    throw new LabError(
+      `apt-get download ${spec} failed: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,
+      1,
+      "run `apt-get update`; if the version left the archive, update vm/pins.json",
+    );
+  const sum = await sha256File(file);
+  if (sum !== pin.sha256) {
+    await unlink(file);
+    throw new LabError(
+      `${debFileName(pin)}: sha256 ${sum} does not match the pin ${pin.sha256}`,
+      1,
+      "the archive serves a different file for this version; check vm/pins.json",
+    );
+  }
+  return file;
+}
+
+/**
+ * Points the absolute paths the packages assume (/usr/src/...) at the
+ * unpacked copy: the headers Makefile's include and the build/source links.
+ */
+async function relocate(root: string): Promise<void> {
+  const hdr = join(root, "usr", "src", `linux-headers-${kernelRelease}`);
+  const makefile = join(hdr, "Makefile");
+  const text = await readFile(makefile, "utf8");
+  const fixed = text.replace(
+    /^include \/usr\/src\/([^/\s]+)\/Makefile$/m,
+    (_m, dir: string) => `include $(dir $(lastword $(MAKEFILE_LIST)))../${dir}/Makefile`,
+  );
+  if (fixed === text) throw new LabError(`${makefile}: no absolute include to relocate`);
+  await writeFile(makefile, fixed);
+  const mods = join(root, "lib", "modules", kernelRelease);
+  for (const [link, target] of [
+    ["build", `linux-headers-${kernelRelease}`],
+    ["source", `linux-headers-${kernelRelease.replace(/-[^-]+$/, "")}-common`],
+  ] as const) {
+    await rm(join(mods, link), { force: true });
+    await symlink(relative(mods, join(root, "usr", "src", target)), join(mods, link));
+  }
+}
+
+const target: BuildTarget = {
+  name: "kernel",
+  summary: `pinned Debian kernel ${kernelRelease}: image, modules, headers (apt-get download + dpkg -x)`,
+  deps: [],
+  async build({ force }) {
+    const key = kernelKey();
+    const dir = cachePath("kernel", kernelRelease);
+    if (!force && (await readStamp(dir)) === key && existsSync(kernelImagePath()))
+      return "up-to-date";
+    await ensurePackages("guest");
+    const pins = loadPins().kernel.packages;
+    const debs = await step(`downloading ${pins.length} kernel packages`, async (progress) => {
+      const out: string[] = [];
+      for (const p of pins) {
+        progress(p.name);
+        out.push(await fetchDeb(p));
+      }
+      return out;
+    });
+    await step(`unpacking kernel ${kernelRelease}`, async () => {
+      const tmp = await freshDir(join(dir, "root.tmp"));
+      for (const deb of debs) await execa("dpkg", ["-x", deb, tmp]);
+      await relocate(tmp);
+      await execa("depmod", ["-b", tmp, kernelRelease]);
+      await replaceDir(tmp, kernelRoot());
+    });
+    for (const f of [kernelImagePath(), join(kernelModulesDir(), "modules.dep"), kernelBuildDir()])
+      if (!existsSync(f)) throw new LabError(`kernel build incomplete: ${f} missing`);
+    await writeStamp(dir, key);
+    return "built";
+  },
+  async clean() {
+    await rm(cachePath("kernel"), { recursive: true, force: true });
+  },
+};
+export default target;
+
