@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vcryptodev: /dev/cryptodevN file operations, the cryptodev-linux ABI.
+ *
+ * open() opens a device-side handle and release() closes it (the device
+ * frees the handle's sessions with it). Each ioctl copies its argument and
+ * every nested user pointer into kernel memory with its length bounded,
+ * runs one request on the virtqueue and copies the results back. Nothing
+ * here runs in atomic context.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <crypto/cryptodev.h>
+
+#include "vcryptodev.h"
+
+/* Runs a request with no data, returning the status (resp in req). */
+static struct vcd_request *vcd_simple(struct vcd_file *vf, u16 op, int *err)
+{
+	struct vcd_request *req;
+
+	req = vcd_req_alloc(vf->vcd, op, vf->handle);
+	if (!req) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return req;
+}
+
+static int vcd_open(struct inode *inode, struct file *filp)
+{
+	struct vcd_device *vcd;
+	struct vcd_request *req;
+	struct vcd_file *vf;
+	int err;
+
+	vcd = vcd_get_by_minor(iminor(inode));
+	if (!vcd)
+		return -ENODEV;
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	if (!vf) {
+		err = -ENOMEM;
+		goto err_put;
+	}
+	vf->vcd = vcd;
+	xa_init(&vf->sessions);
+
+	req = vcd_req_alloc(vcd, VIRTIO_CRYPTODEV_OP_OPEN, 0);
+	if (!req) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = vcd_req_run(vcd, req);
+	if (!err)
+		vf->handle = le32_to_cpu(req->resp.id);
+	vcd_req_put(req);
+	if (err)
+		goto err_free;
+
+	atomic_inc(&vcd->handles);
+	filp->private_data = vf;
+	return stream_open(inode, filp);
+
+err_free:
+	kfree(vf);
+err_put:
+	vcd_put(vcd);
+	return err == -ERESTARTSYS ? -EINTR : err;
+}
+
+static int vcd_release(struct inode *inode, struct file *filp)
+{
+	struct vcd_file *vf = filp->private_data;
+	struct vcd_device *vcd = vf->vcd;
+	struct vcd_session *s;
+	struct vcd_request *req;
+	unsigned long id;
+	int err;
+
+	/*
+	 * CLOSE frees the handle and its sessions on the device. Nothing to
+	 * do when the device is gone (its state went with it).
+	 */
+	req = vcd_req_alloc(vcd, VIRTIO_CRYPTODEV_OP_CLOSE, vf->handle);
+	if (req) {
+		err = vcd_req_run(vcd, req);
+		if (err && err != -ENODEV)
+			pr_warn_ratelimited("vcryptodev: close of handle %u: %d\n",
+					    vf->handle, err);
+		vcd_req_put(req);
+	}
+	xa_for_each(&vf->sessions, id, s) {
+		kfree(s);
+		atomic_dec(&vcd->sessions);
+	}
+	xa_destroy(&vf->sessions);
+	atomic_dec(&vcd->handles);
+	kfree(vf);
+	vcd_put(vcd);
+	return 0;
+}
+
+/* Copies the session's driver-side state; -EINVAL when unknown. */
+static int vcd_session_get(struct vcd_file *vf, u32 ses, struct vcd_session *out)
+{
+	struct vcd_session *s;
+	int err = -EINVAL;
+
+	xa_lock(&vf->sessions);
+	s = xa_load(&vf->sessions, ses);
+	if (s) {
+		*out = *s;
+		err = 0;
+	}
+	xa_unlock(&vf->sessions);
+	return err;
+}
+
+static int vcd_free_session_dev(struct vcd_file *vf, u32 ses)
+{
+	struct vcd_request *req;
+	int err;
+
+	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_FREE_SESSION, &err);
+	if (!req)
+		return err;
+	req->hdr.session = cpu_to_le32(ses);
+	err = vcd_req_run(vf->vcd, req);
+	vcd_req_put(req);
+	return err;
+}
+
+static long vcd_ioc_gsession(struct vcd_file *vf, struct session_op __user *arg)
+{
+	struct vcd_request *req;
+	struct vcd_session *s;
+	struct session_op sop;
+	u32 ses;
+	int err;
+
+	if (copy_from_user(&sop, arg, sizeof(sop)))
+		return -EFAULT;
+	if (!sop.cipher && !sop.mac)
+		return -EINVAL;
+	if (sop.keylen > VIRTIO_CRYPTODEV_MAX_KEY_LEN ||
+	    sop.mackeylen > VIRTIO_CRYPTODEV_MAX_MACKEY_LEN)
+		return -EINVAL;
+	if ((sop.cipher && !sop.keylen && sop.cipher != CRYPTO_NULL))
+		return -EINVAL;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_CREATE_SESSION, &err);
+	if (!req)
+		goto err_free;
+	req->hdr.cipher = cpu_to_le32(sop.cipher);
+	req->hdr.mac = cpu_to_le32(sop.mac);
+	req->hdr.keylen = cpu_to_le32(sop.keylen);
+	req->hdr.mackeylen = cpu_to_le32(sop.mackeylen);
+	err = -EFAULT;
+	if (sop.keylen && copy_from_user(req->in_small, sop.key, sop.keylen))
+		goto err_req;
+	if (sop.mackeylen &&
+	    copy_from_user(req->in_small + sop.keylen, sop.mackey,
+			   sop.mackeylen))
+		goto err_req;
+	req->in_len = sop.keylen + sop.mackeylen;
+
+	err = vcd_req_run(vf->vcd, req);
+	if (err)
+		goto err_req;
+	ses = le32_to_cpu(req->resp.id);
+	s->cipher = sop.cipher;
+	s->mac = sop.mac;
+	s->block_size = le16_to_cpu(req->resp.block_size) ?: 1;
+	s->iv_len = le16_to_cpu(req->resp.iv_len);
+	s->digest_len = le16_to_cpu(req->resp.digest_len);
+	vcd_req_put(req);
+	req = NULL;
+
+	if (s->iv_len > VIRTIO_CRYPTODEV_MAX_IV_LEN ||
+	    s->digest_len > VIRTIO_CRYPTODEV_MAX_DIGEST_LEN) {
+		err = -EIO;
+		goto err_dev;
+	}
+	err = xa_insert(&vf->sessions, ses, s, GFP_KERNEL);
+	if (err) {
+		err = err == -EBUSY ? -EIO : err;
+		goto err_dev;
+	}
+	atomic_inc(&vf->vcd->sessions);
+	if (put_user(ses, &arg->ses)) {
+		xa_erase(&vf->sessions, ses);
+		atomic_dec(&vf->vcd->sessions);
+		err = -EFAULT;
+		goto err_dev;
+	}
+	return 0;
+
+err_dev:
+	vcd_free_session_dev(vf, ses);
+err_req:
+	vcd_req_put(req);
+err_free:
+	kfree(s);
+	return err;
+}
+
+static long vcd_ioc_fsession(struct vcd_file *vf, u32 __user *arg)
+{
+	struct vcd_session *s, tmp;
+	u32 ses;
+	int err;
+
+	if (get_user(ses, arg))
+		return -EFAULT;
+	err = vcd_session_get(vf, ses, &tmp);
+	if (err)
+		return err;
+	err = vcd_free_session_dev(vf, ses);
+	if (err)
+		return err;
+	s = xa_erase(&vf->sessions, ses);
+	if (s) {
+		kfree(s);
+		atomic_dec(&vf->vcd->sessions);
+	}
+	return 0;
+}
+
+static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
+{
+	struct vcd_request *req;
+	struct vcd_session s;
+	struct crypt_op cop;
+	u32 iv_len = 0, iv_out_len = 0, mac_len = 0, dst_len = 0;
+	int err;
+
+	if (copy_from_user(&cop, arg, sizeof(cop)))
+		return -EFAULT;
+	err = vcd_session_get(vf, cop.ses, &s);
+	if (err)
+		return err;
+	if (cop.op != COP_ENCRYPT && cop.op != COP_DECRYPT)
+		return -EINVAL;
+	/* One-shot requests only: no multi-part hashing over the wire. */
+	if (cop.flags & (COP_FLAG_UPDATE | COP_FLAG_RESET))
+		return -EINVAL;
+	if (cop.len > vf->vcd->max_data_len)
+		return -EINVAL;
+	if (s.cipher) {
+		if (!cop.len || cop.len % s.block_size)
+			return -EINVAL;
+		dst_len = cop.len;
+		/* iv == NULL is fine: the device then uses its default. */
+		if (cop.iv) {
+			iv_len = s.iv_len;
+			if (cop.flags & COP_FLAG_WRITE_IV)
+				iv_out_len = s.iv_len;
+		}
+	}
+	if (s.mac)
+		mac_len = s.digest_len;
+
+	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_CRYPT, &err);
+	if (!req)
+		return err;
+	req->hdr.session = cpu_to_le32(cop.ses);
+	req->hdr.cop = cpu_to_le16(cop.op);
+	req->hdr.flags = cpu_to_le16(iv_out_len ? VIRTIO_CRYPTODEV_F_WRITE_IV : 0);
+	req->hdr.src_len = cpu_to_le32(cop.len);
+	req->hdr.iv_len = cpu_to_le32(iv_len);
+	req->hdr.dst_len = cpu_to_le32(dst_len);
+	req->hdr.iv_out_len = cpu_to_le32(iv_out_len);
+	req->hdr.mac_len = cpu_to_le32(mac_len);
+
+	err = -EFAULT;
+	if (iv_len && copy_from_user(req->in_small, cop.iv, iv_len))
+		goto out;
+	req->in_len = iv_len;
+	req->out_len = iv_out_len + mac_len;
+	err = vcd_buf_alloc(&req->src, cop.len);
+	if (err)
+		goto out;
+	err = vcd_buf_from_user(&req->src, cop.src);
+	if (err)
+		goto out;
+	req->use_src = true;
+	if (dst_len) {
+		err = vcd_buf_alloc(&req->dst, dst_len);
+		if (err)
+			goto out;
+		req->use_dst = true;
+	}
+
+	err = vcd_req_run(vf->vcd, req);
+	if (err)
+		goto out;
+
+	err = -EFAULT;
+	if (dst_len && vcd_buf_to_user(&req->dst, cop.dst, dst_len))
+		goto out;
+	if (iv_out_len && copy_to_user(cop.iv, req->out_small, iv_out_len))
+		goto out;
+	if (mac_len &&
+	    copy_to_user(cop.mac, req->out_small + iv_out_len, mac_len))
+		goto out;
+	err = 0;
+out:
+	vcd_req_put(req);
+	return err;
+}
+
+static void vcd_copy_name(char *to, const char *from)
+{
+	/* the device NUL-terminates; make sure of it anyway */
+	memcpy(to, from, CRYPTODEV_MAX_ALG_NAME);
+	to[CRYPTODEV_MAX_ALG_NAME - 1] = '\0';
+}
+
+static long vcd_ioc_gsessinfo(struct vcd_file *vf,
+			      struct session_info_op __user *arg)
+{
+	struct virtio_cryptodev_session_info *info;
+	struct session_info_op *siop;
+	struct vcd_request *req;
+	struct vcd_session s;
+	u32 ses;
+	int err;
+
+	if (get_user(ses, &arg->ses))
+		return -EFAULT;
+	err = vcd_session_get(vf, ses, &s);
+	if (err)
+		return err;
+	siop = kzalloc(sizeof(*siop), GFP_KERNEL);
+	if (!siop)
+		return -ENOMEM;
+	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_SESSION_INFO, &err);
+	if (!req)
+		goto out_free;
+	req->hdr.session = cpu_to_le32(ses);
+	req->out_len = sizeof(*info);
+	err = vcd_req_run(vf->vcd, req);
+	if (err)
+		goto out;
+
+	info = (struct virtio_cryptodev_session_info *)req->out_small;
+	siop->ses = ses;
+	vcd_copy_name(siop->cipher_info.cra_name, info->cipher.name);
+	vcd_copy_name(siop->cipher_info.cra_driver_name, info->cipher.driver);
+	vcd_copy_name(siop->hash_info.cra_name, info->hash.name);
+	vcd_copy_name(siop->hash_info.cra_driver_name, info->hash.driver);
+	siop->alignmask = le32_to_cpu(info->alignmask);
+	siop->flags = le32_to_cpu(info->flags);
+	err = copy_to_user(arg, siop, sizeof(*siop)) ? -EFAULT : 0;
+out:
+	vcd_req_put(req);
+out_free:
+	kfree(siop);
+	return err;
+}
+
+/* CRIOGET: another fd for the same open file (as cryptodev-linux does). */
+static long vcd_ioc_crioget(struct file *filp, u32 __user *arg)
+{
+	int fd;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	if (put_user(fd, arg)) {
+		put_unused_fd(fd);
+		return -EFAULT;
+	}
+	get_file(filp);
+	fd_install(fd, filp);
+	return 0;
+}
+
+static long vcd_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct vcd_file *vf = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	long err;
+
+	switch (cmd) {
+	case CRIOGET:
+		return vcd_ioc_crioget(filp, uarg);
+	case CIOCGSESSION:
+		err = vcd_ioc_gsession(vf, uarg);
+		break;
+	case CIOCFSESSION:
+		err = vcd_ioc_fsession(vf, uarg);
+		break;
+	case CIOCCRYPT:
+		err = vcd_ioc_crypt(vf, uarg);
+		break;
+	case CIOCGSESSINFO:
+		err = vcd_ioc_gsessinfo(vf, uarg);
+		break;
+	case CIOCASYMFEAT:
+		return put_user(0u, (u32 __user *)uarg) ? -EFAULT : 0;
+	default:
+		return -ENOTTY;
+	}
+	/* Nothing was sent yet when a signal interrupted the ring wait. */
+	return err;
+}
+
+const struct file_operations vcd_fops = {
+	.owner = THIS_MODULE,
+	.open = vcd_open,
+	.release = vcd_release,
+	.unlocked_ioctl = vcd_ioctl,
+	.llseek = no_llseek,
+};
