@@ -1,0 +1,136 @@
+#include "workers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cryptodev_abi.h"
+
+#include "errors.h"
+
+namespace vcryptodev {
+
+// A signal may interrupt a wait in the driver; every request here is safe
+// to repeat.
+template <typename T>
+static int IoctlRetry(int fd, unsigned long req, T *arg) {
+  int r;
+  do {
+    r = ioctl(fd, req, arg);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+DeviceWorker::DeviceWorker(Device *dev, const char *syscall,
+                           const char *ioctl_name)
+    : Napi::AsyncWorker(dev->Env(), "vcryptodev"),
+      dev_(dev),
+      fd_(dev->fd()),
+      self_(Napi::Persistent(dev->Value())),
+      deferred_(Napi::Promise::Deferred::New(dev->Env())),
+      syscall_(syscall),
+      ioctl_name_(ioctl_name) {}
+
+Napi::Promise DeviceWorker::Start() {
+  Napi::Promise p = deferred_.Promise();
+  dev_->Begin();
+  Queue();
+  return p;
+}
+
+void DeviceWorker::Fail(int err) {
+  err_ = err;
+  SetError("syscall failed");
+}
+
+void DeviceWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Done(true);
+  dev_->End();
+  deferred_.Resolve(Result(env));
+}
+
+void DeviceWorker::OnError(const Napi::Error &e) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Done(false);
+  dev_->End();
+  deferred_.Reject(
+      MakeSysError(env, err_, syscall_, ioctl_name_, dev_->path()).Value());
+}
+
+void OpenWorker::Execute() {
+  int fd;
+  do {
+    fd = open(dev_->path().c_str(), O_RDWR | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    Fail(errno);
+    return;
+  }
+  opened_ = fd;
+}
+
+void OpenWorker::Done(bool ok) {
+  if (ok)
+    dev_->Opened(opened_);
+  else
+    dev_->OpenFailed();
+}
+
+void CloseWorker::Execute() {
+  // Linux releases the descriptor even when close() reports EINTR.
+  if (close(fd_) < 0 && errno != EINTR) close_err_ = errno;
+}
+
+void CloseWorker::Done(bool ok) { dev_->Closed(close_err_); }
+
+void SessionWorker::Execute() {
+  struct session_op sop = {};
+  sop.cipher = cipher_;
+  sop.mac = mac_;
+  sop.keylen = static_cast<__u32>(key_.size());
+  sop.key = key_.empty() ? nullptr : key_.data();
+  sop.mackeylen = static_cast<__u32>(mackey_.size());
+  sop.mackey = mackey_.empty() ? nullptr : mackey_.data();
+  if (IoctlRetry(fd_, CIOCGSESSION, &sop) < 0) {
+    Fail(errno);
+    return;
+  }
+  ses_ = sop.ses;
+}
+
+Napi::Value SessionWorker::Result(Napi::Env env) {
+  return Napi::Number::New(env, ses_);
+}
+
+void FreeSessionWorker::Execute() {
+  __u32 ses = ses_;
+  if (IoctlRetry(fd_, CIOCFSESSION, &ses) < 0) Fail(errno);
+}
+
+void CryptWorker::Execute() {
+  // A hash/HMAC session produces mac_ only; a cipher session dst_.
+  if (mac_.empty()) dst_.resize(src_.size());
+  // Never hand the driver a NULL source, even for zero bytes.
+  uint8_t empty = 0;
+  struct crypt_op cop = {};
+  cop.ses = ses_;
+  cop.op = op_;
+  cop.flags = COP_FLAG_NONE;
+  cop.len = static_cast<__u32>(src_.size());
+  cop.src = src_.empty() ? &empty : src_.data();
+  cop.dst = dst_.empty() ? nullptr : dst_.data();
+  cop.mac = mac_.empty() ? nullptr : mac_.data();
+  cop.iv = iv_.empty() ? nullptr : iv_.data();
+  if (IoctlRetry(fd_, CIOCCRYPT, &cop) < 0) Fail(errno);
+}
+
+Napi::Value CryptWorker::Result(Napi::Env env) {
+  const Bytes &out = mac_.empty() ? dst_ : mac_;
+  return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+}
+
+}  // namespace vcryptodev
