@@ -1,0 +1,1317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-guest conformance suite for /dev/cryptodevN (vcryptodev), KTAP output.
+ *
+ *   conformance [--dev PATH] [--dev1 PATH] [--module KO] [--only G1,G2]
+ *               [--ops N] [--cycles N] [--list]
+ *
+ * Groups: kat, roundtrip, errors, concurrency, lifecycle, twodev, reload,
+ * unplug (in this order; unplug removes the second device). Tests that need
+ * what this VM lacks (a second device, the module file, the lab.ctl port)
+ * are reported as SKIP with the reason.
+ *
+ * Built statically on the host (gcc -static -O2 -pthread), run in the guest.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *dev0 = "/dev/cryptodev0";
+static const char *dev1 = "/dev/cryptodev1";
+static const char *module_path;
+static const char *ctl_port = "/dev/virtio-ports/lab.ctl";
+static long ops_per_thread = 540;
+static long cycles = 10000;
+
+#define PASS	0
+#define FAIL	(-1)
+#define SKIP	1
+
+static char skip_reason[256];
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static int skip(const char *why)
+{
+	snprintf(skip_reason, sizeof(skip_reason), "%s", why);
+	return SKIP;
+}
+
+#define CHECK(cond, ...)						\
+	do {								\
+		if (!(cond)) {						\
+			diag("%s:%d: %s", __func__, __LINE__, #cond);	\
+			diag(__VA_ARGS__);				\
+			return FAIL;					\
+		}							\
+	} while (0)
+
+#define CHECK_ERR(expr, want)						\
+	do {								\
+		int __e = (expr);					\
+		if (__e != (want)) {					\
+			diag("%s:%d: %s = %d (%s), want %d (%s)",	\
+			     __func__, __LINE__, #expr, __e,		\
+			     strerror(-__e), (want), strerror(-(want)));\
+			return FAIL;					\
+		}							\
+	} while (0)
+
+static int open_dev(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		diag("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* ---------------------------------------------------------------- vectors */
+
+/* NIST SP 800-38A: the plaintext of appendix F (4 blocks). */
+#define SP_PT "6bc1bee22e409f96e93d7e117393172a" "ae2d8a571e03ac9c9eb76fac45af8e51" \
+	      "30c81c46a35ce411e5fbc1191a0a52ef" "f69f2445df4f9b17ad2b417be66c3710"
+#define SP_IV "000102030405060708090a0b0c0d0e0f"
+#define SP_CTR "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+#define K128 "2b7e151628aed2a6abf7158809cf4f3c"
+#define K192 "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b"
+#define K256 "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"
+
+struct cipher_kat {
+	const char *name;
+	uint32_t alg;
+	const char *key, *iv, *pt, *ct;
+};
+
+static const struct cipher_kat cipher_kats[] = {
+	{ "F.1.1 ECB-AES128", CRYPTO_AES_ECB, K128, NULL, SP_PT,
+	  "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf"
+	  "43b1cd7f598ece23881b00e3ed0306887b0c785e27e8ad3f8223207104725dd4" },
+	{ "F.1.3 ECB-AES192", CRYPTO_AES_ECB, K192, NULL, SP_PT,
+	  "bd334f1d6e45f25ff712a214571fa5cc974104846d0ad3ad7734ecb3ecee4eef"
+	  "ef7afd2270e2e60adce0ba2face6444e9a4b41ba738d6c72fb16691603c18e0e" },
+	{ "F.1.5 ECB-AES256", CRYPTO_AES_ECB, K256, NULL, SP_PT,
+	  "f3eed1bdb5d2a03c064b5a7e3db181f8591ccb10d410ed26dc5ba74a31362870"
+	  "b6ed21b99ca6f4f9f153e7b1beafed1d23304b7a39f9f3ff067d8d8f9e24ecc7" },
+	{ "F.2.1 CBC-AES128", CRYPTO_AES_CBC, K128, SP_IV, SP_PT,
+	  "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
+	  "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7" },
+	{ "F.2.3 CBC-AES192", CRYPTO_AES_CBC, K192, SP_IV, SP_PT,
+	  "4f021db243bc633d7178183a9fa071e8b4d9ada9ad7dedf4e5e738763f69145a"
+	  "571b242012fb7ae07fa9baac3df102e008b0e27988598881d920a9e64f5615cd" },
+	{ "F.2.5 CBC-AES256", CRYPTO_AES_CBC, K256, SP_IV, SP_PT,
+	  "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
+	  "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b" },
+	{ "F.5.1 CTR-AES128", CRYPTO_AES_CTR, K128, SP_CTR, SP_PT,
+	  "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff"
+	  "5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee" },
+	{ "F.5.3 CTR-AES192", CRYPTO_AES_CTR, K192, SP_CTR, SP_PT,
+	  "1abc932417521ca24f2b0459fe7e6e0b090339ec0aa6faefd5ccc2c6f4ce8e94"
+	  "1e36b26bd1ebc670d1bd1d665620abf74f78a7f6d29809585a97daec58c6b050" },
+	{ "F.5.5 CTR-AES256", CRYPTO_AES_CTR, K256, SP_CTR, SP_PT,
+	  "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
+	  "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6" },
+	{ "zero key/IV/plaintext CBC-AES128", CRYPTO_AES_CBC,
+	  "00000000000000000000000000000000", "00000000000000000000000000000000",
+	  "00000000000000000000000000000000", "66e94bd4ef8a2c3b884cfa59ca342b2e" },
+};
+
+struct mac_kat {
+	const char *name;
+	uint32_t alg;
+	const char *key;	/* hex, NULL for a plain hash */
+	int key_rep;		/* key is one byte repeated key_rep times */
+	const char *msg;	/* text */
+	int msg_rep;		/* msg is one hex byte repeated */
+	const char *digest;	/* hex; may be a prefix (truncated tag) */
+};
+
+static const struct mac_kat mac_kats[] = {
+	{ "FIPS 180 SHA-256 abc", CRYPTO_SHA2_256, NULL, 0, "abc", 0,
+	  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+	{ "RFC 4231 case 1", CRYPTO_SHA2_256_HMAC, "0b", 20, "Hi There", 0,
+	  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+	{ "RFC 4231 case 2", CRYPTO_SHA2_256_HMAC, "4a656665", 1,
+	  "what do ya want for nothing?", 0,
+	  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+	{ "RFC 4231 case 3", CRYPTO_SHA2_256_HMAC, "aa", 20, "dd", 50,
+	  "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe" },
+	{ "RFC 4231 case 4", CRYPTO_SHA2_256_HMAC,
+	  "0102030405060708090a0b0c0d0e0f10111213141516171819", 1, "cd", 50,
+	  "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b" },
+	{ "RFC 4231 case 5 (truncated)", CRYPTO_SHA2_256_HMAC, "0c", 20,
+	  "Test With Truncation", 0, "a3b6167473100ee06e0c796c2955552b" },
+	{ "RFC 4231 case 6", CRYPTO_SHA2_256_HMAC, "aa", 131,
+	  "Test Using Larger Than Block-Size Key - Hash Key First", 0,
+	  "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+	{ "RFC 4231 case 7", CRYPTO_SHA2_256_HMAC, "aa", 131,
+	  "This is a test using a larger than block-size key and a larger "
+	  "than block-size data. The key needs to be hashed before being "
+	  "used by the HMAC algorithm.", 0,
+	  "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2" },
+};
+
+struct kat_bytes {
+	uint8_t key[64], iv[16], pt[64], ct[64];
+	size_t keylen, ivlen, len;
+};
+
+static void kat_load(const struct cipher_kat *k, struct kat_bytes *b)
+{
+	b->keylen = unhex(b->key, k->key);
+	b->ivlen = k->iv ? unhex(b->iv, k->iv) : 0;
+	b->len = unhex(b->pt, k->pt);
+	unhex(b->ct, k->ct);
+}
+
+/* Encrypts and decrypts one known answer on fd; 0, or -1 with a diag. */
+static int run_cipher_kat(int fd, const struct cipher_kat *k, bool quiet)
+{
+	struct kat_bytes b;
+	uint8_t out[64], iv[16];
+	uint32_t ses;
+	int err;
+
+	kat_load(k, &b);
+	err = sess_open(fd, k->alg, b.key, b.keylen, 0, NULL, 0, &ses);
+	if (err) {
+		if (!quiet)
+			diag("%s: CIOCGSESSION: %s", k->name, strerror(-err));
+		return -1;
+	}
+	memcpy(iv, b.iv, sizeof(iv));
+	err = do_crypt(fd, ses, COP_ENCRYPT, 0, b.pt, out, b.len,
+		       b.ivlen ? iv : NULL, NULL);
+	if (err || memcmp(out, b.ct, b.len)) {
+		if (!quiet)
+			diag("%s: encrypt %s", k->name,
+			     err ? strerror(-err) : "wrong ciphertext");
+		sess_close(fd, ses);
+		return -1;
+	}
+	memcpy(iv, b.iv, sizeof(iv));
+	err = do_crypt(fd, ses, COP_DECRYPT, 0, b.ct, out, b.len,
+		       b.ivlen ? iv : NULL, NULL);
+	if (err || memcmp(out, b.pt, b.len)) {
+		if (!quiet)
+			diag("%s: decrypt %s", k->name,
+			     err ? strerror(-err) : "wrong plaintext");
+		sess_close(fd, ses);
+		return -1;
+	}
+	err = sess_close(fd, ses);
+	if (err) {
+		if (!quiet)
+			diag("%s: CIOCFSESSION: %s", k->name, strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static int run_mac_kat(int fd, const struct mac_kat *k)
+{
+	uint8_t key[256], msg[256], want[64], got[64];
+	size_t keylen = 0, msglen, wantlen, i;
+	uint32_t ses;
+	int err;
+
+	if (k->key) {
+		keylen = unhex(key, k->key);
+		for (i = keylen; i < (size_t)k->key_rep * keylen && k->key_rep > 1; i++)
+			key[i] = key[0];
+		if (k->key_rep > 1)
+			keylen = k->key_rep;
+	}
+	if (k->msg_rep) {
+		unhex(msg, k->msg);
+		memset(msg, msg[0], k->msg_rep);
+		msglen = k->msg_rep;
+	} else {
+		msglen = strlen(k->msg);
+		memcpy(msg, k->msg, msglen);
+	}
+	wantlen = unhex(want, k->digest);
+
+	err = sess_open(fd, 0, NULL, 0, k->alg, key, keylen, &ses);
+	if (err) {
+		diag("%s: CIOCGSESSION: %s", k->name, strerror(-err));
+		return -1;
+	}
+	memset(got, 0, sizeof(got));
+	err = do_crypt(fd, ses, COP_ENCRYPT, 0, msg, NULL, msglen, NULL, got);
+	sess_close(fd, ses);
+	if (err) {
+		diag("%s: CIOCCRYPT: %s", k->name, strerror(-err));
+		return -1;
+	}
+	if (memcmp(got, want, wantlen)) {
+		diag("%s: wrong digest", k->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------------- kat */
+
+static int t_kat_ciphers(void)
+{
+	int fd = open_dev(dev0), bad = 0;
+	size_t i;
+
+	CHECK(fd >= 0, "no %s", dev0);
+	for (i = 0; i < sizeof(cipher_kats) / sizeof(cipher_kats[0]); i++) {
+		if (run_cipher_kat(fd, &cipher_kats[i], false))
+			bad++;
+		else
+			diag("%s: ok", cipher_kats[i].name);
+	}
+	close(fd);
+	return bad ? FAIL : PASS;
+}
+
+static int t_kat_macs(void)
+{
+	int fd = open_dev(dev0), bad = 0;
+	size_t i;
+
+	CHECK(fd >= 0, "no %s", dev0);
+	for (i = 0; i < sizeof(mac_kats) / sizeof(mac_kats[0]); i++) {
+		if (run_mac_kat(fd, &mac_kats[i]))
+			bad++;
+		else
+			diag("%s: ok", mac_kats[i].name);
+	}
+	close(fd);
+	return bad ? FAIL : PASS;
+}
+
+static int t_kat_ecb_iv_null(void)
+{
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	/* run_cipher_kat passes iv == NULL for ECB */
+	CHECK(run_cipher_kat(fd, &cipher_kats[0], false) == 0, "ECB with iv NULL");
+	close(fd);
+	return PASS;
+}
+
+static int t_kat_sessinfo(void)
+{
+	struct session_info_op si;
+	uint8_t key[16] = { 0 };
+	uint32_t ses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	memset(&si, 0, sizeof(si));
+	si.ses = ses;
+	CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &si), 0);
+	diag("cipher %s (%s) alignmask %u flags %#x", si.cipher_info.cra_name,
+	     si.cipher_info.cra_driver_name, si.alignmask, si.flags);
+	CHECK(strstr(si.cipher_info.cra_name, "aes") != NULL,
+	      "cipher name '%s'", si.cipher_info.cra_name);
+	CHECK(si.ses == ses, "ses changed");
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+/* -------------------------------------------------------------- roundtrip */
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+static const uint32_t rt_sizes[] = {
+	16, 32, 48, 64, 256, 1024, 4096, 4112, 16384, 65536, 65552, 262144,
+	1048576,
+};
+
+static int roundtrip(bool in_place, bool write_iv)
+{
+	uint8_t key[16], iv0[16], iv[16], *pt, *ct, *back;
+	int fd = open_dev(dev0);
+	uint32_t ses;
+	size_t i;
+
+	CHECK(fd >= 0, "no %s", dev0);
+	fill(key, 16, 7);
+	fill(iv0, 16, 8);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	pt = malloc(1 << 20);
+	ct = malloc(1 << 20);
+	back = malloc(1 << 20);
+	CHECK(pt && ct && back, "malloc");
+	for (i = 0; i < sizeof(rt_sizes) / sizeof(rt_sizes[0]); i++) {
+		uint32_t n = rt_sizes[i];
+		uint16_t fl = write_iv ? COP_FLAG_WRITE_IV : 0;
+
+		fill(pt, n, n);
+		memcpy(ct, pt, n);
+		memcpy(iv, iv0, 16);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, fl, in_place ? ct : pt,
+				   ct, n, iv, NULL), 0);
+		CHECK(memcmp(ct, pt, n) != 0, "size %u: ciphertext == plaintext", n);
+		if (write_iv)
+			CHECK(memcmp(iv, ct + n - 16, 16) == 0,
+			      "size %u: WRITE_IV did not return the last block", n);
+		else
+			CHECK(memcmp(iv, iv0, 16) == 0,
+			      "size %u: iv changed without WRITE_IV", n);
+		if (in_place)
+			memcpy(back, ct, n);
+		memcpy(iv, iv0, 16);
+		CHECK_ERR(do_crypt(fd, ses, COP_DECRYPT, fl, in_place ? back : ct,
+				   back, n, iv, NULL), 0);
+		CHECK(memcmp(back, pt, n) == 0, "size %u: round trip differs", n);
+		if (write_iv)
+			CHECK(memcmp(iv, ct + n - 16, 16) == 0,
+			      "size %u: decrypt WRITE_IV: not the last ciphertext block", n);
+
+		/* chaining: two halves with WRITE_IV == one request */
+		if (write_iv && n >= 32 && n % 32 == 0) {
+			memcpy(iv, iv0, 16);
+			CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, fl, pt, back,
+					   n / 2, iv, NULL), 0);
+			CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, fl, pt + n / 2,
+					   back + n / 2, n / 2, iv, NULL), 0);
+			CHECK(memcmp(back, ct, n) == 0,
+			      "size %u: chained halves differ from one request", n);
+		}
+	}
+	diag("%zu sizes 16 B .. 1 MiB", sizeof(rt_sizes) / sizeof(rt_sizes[0]));
+	free(pt);
+	free(ct);
+	free(back);
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+static int t_rt_separate(void) { return roundtrip(false, false); }
+static int t_rt_in_place(void) { return roundtrip(true, false); }
+static int t_rt_separate_iv(void) { return roundtrip(false, true); }
+static int t_rt_in_place_iv(void) { return roundtrip(true, true); }
+
+static int t_rt_ctr_write_iv(void)
+{
+	struct kat_bytes b;
+	uint8_t out[64], iv[16];
+	uint32_t ses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	kat_load(&cipher_kats[6], &b);	/* F.5.1 */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CTR, b.key, 16, 0, NULL, 0, &ses), 0);
+	memcpy(iv, b.iv, 16);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, b.pt, out,
+			   32, iv, NULL), 0);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, b.pt + 32,
+			   out + 32, 32, iv, NULL), 0);
+	CHECK(memcmp(out, b.ct, 64) == 0, "CTR chained by WRITE_IV differs from F.5.1");
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+/* ----------------------------------------------------------------- errors */
+
+#define BADPTR ((void *)16)	/* never mapped */
+
+static int t_err_enotty(void)
+{
+	int fd = open_dev(dev0), x = 0;
+
+	CHECK(fd >= 0, "no %s", dev0);
+	CHECK_ERR(xioctl(fd, _IOWR('c', 199, uint32_t), &x), -ENOTTY);
+	CHECK_ERR(xioctl(fd, 0x1234, &x), -ENOTTY);
+	CHECK_ERR(xioctl(fd, CIOCAUTHCRYPT + 0x10000, &x), -ENOTTY);
+	close(fd);
+	return PASS;
+}
+
+static int t_err_efault(void)
+{
+	uint8_t key[16] = { 1 }, buf[64], iv[16] = { 0 }, mac[64];
+	struct session_op sop;
+	struct session_info_op si;
+	uint32_t ses, hses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	CHECK_ERR(xioctl(fd, CIOCGSESSION, BADPTR), -EFAULT);
+	CHECK_ERR(xioctl(fd, CIOCCRYPT, BADPTR), -EFAULT);
+	CHECK_ERR(xioctl(fd, CIOCFSESSION, BADPTR), -EFAULT);
+	CHECK_ERR(xioctl(fd, CIOCGSESSINFO, BADPTR), -EFAULT);
+	CHECK_ERR(xioctl(fd, CRIOGET, BADPTR), -EFAULT);
+	/* nested pointers */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, BADPTR, 16, 0, NULL, 0, &ses), -EFAULT);
+	CHECK_ERR(sess_open(fd, 0, NULL, 0, CRYPTO_SHA2_256_HMAC, BADPTR, 16, &ses),
+		  -EFAULT);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	fill(buf, sizeof(buf), 3);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, BADPTR, buf, 64, iv, NULL), -EFAULT);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, BADPTR, 64, iv, NULL), -EFAULT);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 64, BADPTR, NULL), -EFAULT);
+	/* an IV that can be read but not written back */
+	{
+		uint8_t *rop = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		CHECK(rop != MAP_FAILED, "mmap");
+		mprotect(rop, 4096, PROT_READ);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 64, rop,
+				   NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_WRITE_IV, buf,
+				   buf, 64, rop, NULL), -EFAULT);
+		munmap(rop, 4096);
+	}
+	/* the session still works after all that */
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 64, iv, NULL), 0);
+	/* result pointer of a hash */
+	CHECK_ERR(sess_open(fd, 0, NULL, 0, CRYPTO_SHA2_256, NULL, 0, &hses), 0);
+	CHECK_ERR(do_crypt(fd, hses, COP_ENCRYPT, 0, buf, NULL, 64, NULL, BADPTR), -EFAULT);
+	CHECK_ERR(do_crypt(fd, hses, COP_ENCRYPT, 0, buf, NULL, 64, NULL, mac), 0);
+	/* kernel addresses are user-invalid too */
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, (void *)0xffffffff81000000UL,
+			   buf, 64, iv, NULL), -EFAULT);
+	/* ses written back to a read-only page */
+	{
+		void *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int before, after;
+
+		CHECK(ro != MAP_FAILED, "mmap");
+		memset(&sop, 0, sizeof(sop));
+		sop.cipher = CRYPTO_AES_CBC;
+		sop.key = key;
+		sop.keylen = 16;
+		memcpy(ro, &sop, sizeof(sop));
+		mprotect(ro, 4096, PROT_READ);
+		before = -1;
+		after = -1;
+		{
+			FILE *f = fopen("/sys/class/cryptodev/cryptodev0/sessions", "r");
+
+			if (f) {
+				if (fscanf(f, "%d", &before) != 1)
+					before = -1;
+				fclose(f);
+			}
+		}
+		CHECK_ERR(xioctl(fd, CIOCGSESSION, ro), -EFAULT);
+		{
+			FILE *f = fopen("/sys/class/cryptodev/cryptodev0/sessions", "r");
+
+			if (f) {
+				if (fscanf(f, "%d", &after) != 1)
+					after = -1;
+				fclose(f);
+			}
+		}
+		CHECK(before == after, "session leaked on EFAULT write-back (%d -> %d)",
+		      before, after);
+		munmap(ro, 4096);
+	}
+	memset(&si, 0, sizeof(si));
+	CHECK_ERR(sess_close(fd, hses), 0);
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+static int t_err_einval(void)
+{
+	uint8_t key[80] = { 1 }, buf[64] = { 0 }, iv[16] = { 0 };
+	struct session_info_op si;
+	uint32_t ses, bogus = 0x7fffff00;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	/* sessions */
+	CHECK_ERR(sess_open(fd, 0, NULL, 0, 0, NULL, 0, &ses), -EINVAL);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 17, 0, NULL, 0, &ses), -EINVAL);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 65, 0, NULL, 0, &ses), -EINVAL);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 0x10000000, 0, NULL, 0, &ses),
+		  -EINVAL);
+	CHECK_ERR(sess_open(fd, 0, NULL, 0, CRYPTO_SHA2_256_HMAC, key, 0x10000000, &ses),
+		  -EINVAL);
+	CHECK_ERR(sess_open(fd, 9999, key, 16, 0, NULL, 0, &ses), -EINVAL);
+	/* unknown sessions */
+	CHECK_ERR(do_crypt(fd, bogus, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -EINVAL);
+	CHECK_ERR(sess_close(fd, bogus), -EINVAL);
+	memset(&si, 0, sizeof(si));
+	si.ses = bogus;
+	CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &si), -EINVAL);
+	/* lengths and ops */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 15, iv, NULL), -EINVAL);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 17, iv, NULL), -EINVAL);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 0, iv, NULL), -EINVAL);
+	CHECK_ERR(do_crypt(fd, ses, 7, 0, buf, buf, 16, iv, NULL), -EINVAL);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, NULL, NULL, 64u << 20, iv, NULL),
+		  -EINVAL);
+	/* freed session */
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), 0);
+	CHECK_ERR(sess_close(fd, ses), 0);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -EINVAL);
+	CHECK_ERR(sess_close(fd, ses), -EINVAL);
+	si.ses = ses;
+	CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &si), -EINVAL);
+	close(fd);
+	return PASS;
+}
+
+static int t_err_closed_fd(void)
+{
+	uint8_t buf[16] = { 0 }, iv[16] = { 0 };
+	int fd = open_dev(dev0);
+	uint32_t ses;
+
+	CHECK(fd >= 0, "no %s", dev0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, buf, 16, 0, NULL, 0, &ses), 0);
+	close(fd);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -EBADF);
+	CHECK_ERR(sess_close(fd, ses), -EBADF);
+	/* sessions belong to the open file: another open does not see them */
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "reopen");
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -EINVAL);
+	close(fd);
+	return PASS;
+}
+
+static int t_err_crioget(void)
+{
+	uint8_t buf[16] = { 0 }, iv[16] = { 0 };
+	uint32_t ses, nfd = 0;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	CHECK_ERR(xioctl(fd, CRIOGET, &nfd), 0);
+	CHECK((int)nfd >= 0 && (int)nfd != fd, "CRIOGET fd %d", (int)nfd);
+	CHECK_ERR(sess_open((int)nfd, CRYPTO_AES_CBC, buf, 16, 0, NULL, 0, &ses), 0);
+	/* the clone is the same open file: the session is visible on both */
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), 0);
+	close(fd);
+	CHECK_ERR(do_crypt((int)nfd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), 0);
+	CHECK_ERR(sess_close((int)nfd, ses), 0);
+	close((int)nfd);
+	return PASS;
+}
+
+/* ------------------------------------------------------------ concurrency */
+
+enum conc_mode { CONC_SHARED_SESSION, CONC_SHARED_FD, CONC_MANY_FDS };
+
+struct conc_arg {
+	enum conc_mode mode;
+	int fd;
+	uint32_t shared_ses;
+	int idx;
+	long bad;
+	long done;
+};
+
+/* ECB known answer repeated k times: exact for any multiple of 64 bytes. */
+static int conc_one(int fd, uint32_t ses, const struct kat_bytes *b, uint32_t alg,
+		    uint8_t *pt, uint8_t *ct, uint8_t *out, int k)
+{
+	uint8_t iv[16];
+	uint32_t n = 64u * k;
+	int i;
+
+	for (i = 0; i < k; i++) {
+		memcpy(pt + 64 * i, b->pt, 64);
+		memcpy(ct + 64 * i, b->ct, 64);
+	}
+	if (alg == CRYPTO_AES_CBC)
+		n = 64;		/* the CBC known answer is one 64-byte message */
+	memcpy(iv, b->iv, 16);
+	if (do_crypt(fd, ses, COP_ENCRYPT, 0, pt, out, n, iv, NULL) ||
+	    memcmp(out, ct, n))
+		return -1;
+	memcpy(iv, b->iv, 16);
+	if (do_crypt(fd, ses, COP_DECRYPT, 0, ct, out, n, iv, NULL) ||
+	    memcmp(out, pt, n))
+		return -1;
+	return 0;
+}
+
+static void *conc_thread(void *p)
+{
+	struct conc_arg *a = p;
+	const struct cipher_kat *k;
+	struct kat_bytes b;
+	uint8_t *pt = malloc(64 * 64), *ct = malloc(64 * 64), *out = malloc(64 * 64);
+	uint32_t ses = a->shared_ses;
+	int fd = a->fd;
+	long i;
+
+	/* shared session: F.2.1; else each thread its own CBC or ECB vector */
+	k = a->mode == CONC_SHARED_SESSION ? &cipher_kats[3] :
+	    &cipher_kats[a->idx % 6];
+	kat_load(k, &b);
+	if (a->mode == CONC_MANY_FDS) {
+		fd = open(dev0, O_RDWR);
+		if (fd < 0) {
+			a->bad = ops_per_thread;
+			goto out;
+		}
+	}
+	if (a->mode != CONC_SHARED_SESSION &&
+	    sess_open(fd, k->alg, b.key, b.keylen, 0, NULL, 0, &ses)) {
+		a->bad = ops_per_thread;
+		goto out_fd;
+	}
+	for (i = 0; i < ops_per_thread; i += 2) {
+		if (conc_one(fd, ses, &b, k->alg, pt, ct, out, 1 + (int)((i / 2) % 64)))
+			a->bad += 2;
+		a->done += 2;
+	}
+	if (a->mode != CONC_SHARED_SESSION && sess_close(fd, ses))
+		a->bad++;
+out_fd:
+	if (a->mode == CONC_MANY_FDS)
+		close(fd);
+out:
+	free(pt);
+	free(ct);
+	free(out);
+	return NULL;
+}
+
+#define CONC_PROCS	4
+#define CONC_THREADS	16
+
+/* One child: 16 threads; exit status 0 if every result matched. */
+static int conc_child(enum conc_mode mode, int fd, uint32_t shared_ses, int proc)
+{
+	struct conc_arg args[CONC_THREADS];
+	pthread_t th[CONC_THREADS];
+	long bad = 0, done = 0;
+	int i;
+
+	for (i = 0; i < CONC_THREADS; i++) {
+		args[i] = (struct conc_arg){ .mode = mode, .fd = fd,
+			.shared_ses = shared_ses, .idx = proc * CONC_THREADS + i };
+		if (pthread_create(&th[i], NULL, conc_thread, &args[i]))
+			return 2;
+	}
+	for (i = 0; i < CONC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		bad += args[i].bad;
+		done += args[i].done;
+	}
+	if (bad)
+		printf("# proc %d: %ld of %ld operations wrong\n", proc, bad, done);
+	fflush(stdout);
+	return bad ? 1 : 0;
+}
+
+static int concurrency(enum conc_mode mode)
+{
+	struct kat_bytes b;
+	uint32_t ses = 0;
+	int fd = -1, i, bad = 0;
+	pid_t pids[CONC_PROCS];
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (mode != CONC_MANY_FDS) {
+		/* opened before fork: one open file shared by every process */
+		fd = open_dev(dev0);
+		CHECK(fd >= 0, "no %s", dev0);
+	}
+	if (mode == CONC_SHARED_SESSION) {
+		kat_load(&cipher_kats[3], &b);
+		CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, b.key, 16, 0, NULL, 0, &ses), 0);
+	}
+	fflush(stdout);
+	for (i = 0; i < CONC_PROCS; i++) {
+		pids[i] = fork();
+		CHECK(pids[i] >= 0, "fork: %s", strerror(errno));
+		if (pids[i] == 0)
+			_exit(conc_child(mode, fd, ses, i));
+	}
+	for (i = 0; i < CONC_PROCS; i++) {
+		int st;
+
+		CHECK(waitpid(pids[i], &st, 0) == pids[i], "waitpid");
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			diag("child %d: status %#x", i, st);
+			bad++;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	diag("%d processes x %d threads x %ld operations = %ld checked against known answers (%.1f s)",
+	     CONC_PROCS, CONC_THREADS, ops_per_thread,
+	     (long)CONC_PROCS * CONC_THREADS * ops_per_thread,
+	     (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (mode == CONC_SHARED_SESSION)
+		CHECK_ERR(sess_close(fd, ses), 0);
+	if (fd >= 0)
+		close(fd);
+	return bad ? FAIL : PASS;
+}
+
+static int t_conc_one_fd(void) { return concurrency(CONC_SHARED_SESSION); }
+static int t_conc_fork_fd(void) { return concurrency(CONC_SHARED_FD); }
+static int t_conc_many_fds(void) { return concurrency(CONC_MANY_FDS); }
+
+/* A process killed while its requests are in flight: no oops, device fine. */
+static int t_conc_killed(void)
+{
+	pid_t pid;
+	int st, fd;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		ops_per_thread = 1L << 40;	/* until killed */
+		_exit(conc_child(CONC_MANY_FDS, -1, 0, 0));
+	}
+	usleep(300 * 1000);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open after kill");
+	CHECK(run_cipher_kat(fd, &cipher_kats[3], false) == 0, "KAT after kill");
+	close(fd);
+	return PASS;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+static long meminfo(const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(field);
+
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static long sysfs_counter(const char *dev, const char *name)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/cryptodev/%s/%s",
+		 strrchr(dev, '/') + 1, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void settle(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd >= 0) {
+		if (write(fd, "3\n", 2) < 0)
+			diag("drop_caches: %s", strerror(errno));
+		close(fd);
+	}
+	usleep(100 * 1000);
+}
+
+static int t_life_open_close(void)
+{
+	long slab0, slab1, h0, h1, i;
+	int fd;
+
+	for (i = 0; i < 200; i++) {	/* warm the slab caches */
+		fd = open_dev(dev0);
+		CHECK(fd >= 0, "open");
+		close(fd);
+	}
+	settle();
+	slab0 = meminfo("SUnreclaim");
+	h0 = sysfs_counter(dev0, "handles");
+	for (i = 0; i < cycles; i++) {
+		fd = open(dev0, O_RDWR);
+		CHECK(fd >= 0, "cycle %ld: open: %s", i, strerror(errno));
+		CHECK(close(fd) == 0, "close");
+	}
+	settle();
+	slab1 = meminfo("SUnreclaim");
+	h1 = sysfs_counter(dev0, "handles");
+	diag("%ld open/close: SUnreclaim %ld -> %ld kB, open handles %ld -> %ld",
+	     cycles, slab0, slab1, h0, h1);
+	CHECK(h0 == h1, "handles grew");
+	CHECK(slab1 - slab0 < 512, "unreclaimable slab grew by %ld kB", slab1 - slab0);
+	return PASS;
+}
+
+static int t_life_sessions(void)
+{
+	uint8_t key[16] = { 9 };
+	long slab0, slab1, s0, s1, i;
+	uint32_t ses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "open");
+	for (i = 0; i < 200; i++) {
+		CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+		CHECK_ERR(sess_close(fd, ses), 0);
+	}
+	settle();
+	slab0 = meminfo("SUnreclaim");
+	s0 = sysfs_counter(dev0, "sessions");
+	for (i = 0; i < cycles; i++) {
+		int err = sess_open(fd, i & 1 ? CRYPTO_AES_CBC : 0, key,
+				    i & 1 ? 16 : 0, i & 1 ? 0 : CRYPTO_SHA2_256_HMAC,
+				    key, 16, &ses);
+
+		CHECK(!err, "cycle %ld: CIOCGSESSION: %s", i, strerror(-err));
+		CHECK_ERR(sess_close(fd, ses), 0);
+	}
+	settle();
+	slab1 = meminfo("SUnreclaim");
+	s1 = sysfs_counter(dev0, "sessions");
+	diag("%ld session create/free: SUnreclaim %ld -> %ld kB, sessions %ld -> %ld",
+	     cycles, slab0, slab1, s0, s1);
+	CHECK(s0 == s1, "sessions grew");
+	CHECK(slab1 - slab0 < 512, "unreclaimable slab grew by %ld kB", slab1 - slab0);
+	close(fd);
+	return PASS;
+}
+
+static int t_life_close_with_sessions(void)
+{
+	uint8_t key[16] = { 9 };
+	long s0, s1;
+	uint32_t ses;
+	int fd, i;
+
+	s0 = sysfs_counter(dev0, "sessions");
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open");
+	for (i = 0; i < 32; i++)
+		CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	close(fd);
+	s1 = sysfs_counter(dev0, "sessions");
+	CHECK(s0 == s1, "close left sessions (%ld -> %ld)", s0, s1);
+	return PASS;
+}
+
+static int t_life_counters(void)
+{
+	long r0, r1, e0, e1, inflight;
+	uint8_t buf[16] = { 0 }, iv[16] = { 0 };
+	uint32_t ses;
+	int fd;
+
+	r0 = sysfs_counter(dev0, "requests");
+	e0 = sysfs_counter(dev0, "errors");
+	CHECK(r0 >= 0 && e0 >= 0, "no counters in /sys/class/cryptodev");
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open");
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, buf, 16, 0, NULL, 0, &ses), 0);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, buf, 15, 0, NULL, 0, &ses), -EINVAL);
+	inflight = sysfs_counter(dev0, "in_flight");
+	close(fd);
+	r1 = sysfs_counter(dev0, "requests");
+	e1 = sysfs_counter(dev0, "errors");
+	diag("requests %ld -> %ld, errors %ld -> %ld, in flight %ld", r0, r1, e0, e1,
+	     inflight);
+	CHECK(r1 - r0 >= 4, "requests not counted");
+	CHECK(e1 - e0 >= 1, "errors not counted");
+	CHECK(inflight == 0, "in_flight %ld while idle", inflight);
+	return PASS;
+}
+
+/* ----------------------------------------------------------------- twodev */
+
+static void *twodev_thread(void *p)
+{
+	const char *path = p;
+	long bad = 0, i;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return (void *)1L;
+	for (i = 0; i < 200; i++)
+		if (run_cipher_kat(fd, &cipher_kats[i % 9], true))
+			bad++;
+	close(fd);
+	return (void *)bad;
+}
+
+static int t_twodev(void)
+{
+	pthread_t a, b;
+	void *ra, *rb;
+	long r0, r1;
+
+	if (!exists(dev1))
+		return skip("no second device (run with --devices 2)");
+	r0 = sysfs_counter(dev1, "requests");
+	pthread_create(&a, NULL, twodev_thread, (void *)dev0);
+	pthread_create(&b, NULL, twodev_thread, (void *)dev1);
+	pthread_join(a, &ra);
+	pthread_join(b, &rb);
+	r1 = sysfs_counter(dev1, "requests");
+	diag("%s: %ld failures, %s: %ld failures, %s requests %ld -> %ld", dev0,
+	     (long)ra, dev1, (long)rb, dev1, r0, r1);
+	CHECK(!ra && !rb, "known answers failed");
+	CHECK(r1 > r0, "second device's counter did not move");
+	return PASS;
+}
+
+/* ----------------------------------------------------------------- reload */
+
+static int wait_path(const char *path, bool present, int ms)
+{
+	while (exists(path) != present && ms > 0) {
+		usleep(10 * 1000);
+		ms -= 10;
+	}
+	return exists(path) == present ? 0 : -1;
+}
+
+static bool module_loaded(void)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/modules", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "vcryptodev ", 11))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static int t_reload(void)
+{
+	int fd, kfd, err;
+
+	if (!module_path)
+		return skip("no --module given");
+	if (!exists(module_path))
+		return skip("module file not found");
+	if (!module_loaded())
+		return skip("vcryptodev is not loaded");
+	/* busy while a file is open */
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open");
+	err = syscall(SYS_delete_module, "vcryptodev", O_NONBLOCK) ? errno : 0;
+	CHECK(err == EWOULDBLOCK || err == EBUSY, "rmmod with an open file: %s",
+	      strerror(err));
+	CHECK(run_cipher_kat(fd, &cipher_kats[3], false) == 0, "KAT after refused rmmod");
+	close(fd);
+	/* unload: device nodes and sysfs go */
+	err = syscall(SYS_delete_module, "vcryptodev", O_NONBLOCK) ? errno : 0;
+	CHECK(err == 0, "rmmod: %s", strerror(err));
+	CHECK(!module_loaded(), "still in /proc/modules");
+	CHECK(wait_path(dev0, false, 2000) == 0, "%s still there", dev0);
+	CHECK(!exists("/sys/class/cryptodev"), "class still registered");
+	/* load again */
+	kfd = open(module_path, O_RDONLY | O_CLOEXEC);
+	CHECK(kfd >= 0, "open %s: %s", module_path, strerror(errno));
+	err = syscall(SYS_finit_module, kfd, "", 0) ? errno : 0;
+	close(kfd);
+	CHECK(err == 0, "insmod: %s", strerror(err));
+	CHECK(wait_path(dev0, true, 5000) == 0, "%s did not come back", dev0);
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open after reload");
+	CHECK(run_cipher_kat(fd, &cipher_kats[4], false) == 0, "KAT after reload");
+	close(fd);
+	return PASS;
+}
+
+/* ----------------------------------------------------------------- unplug */
+
+struct unplug_arg {
+	int fd;
+	uint32_t ses;
+	long ok, enodev, other;
+	int last_other;
+};
+
+static void *unplug_thread(void *p)
+{
+	struct unplug_arg *a = p;
+	uint8_t buf[4096], iv[16];
+	long i;
+
+	fill(buf, sizeof(buf), 1);
+	for (i = 0; i < 2000000; i++) {
+		int err;
+
+		memset(iv, 0, 16);
+		err = do_crypt(a->fd, a->ses, COP_ENCRYPT, 0, buf, buf, sizeof(buf),
+			       iv, NULL);
+		if (!err) {
+			a->ok++;
+		} else if (err == -ENODEV) {
+			a->enodev++;
+			break;
+		} else {
+			a->other++;
+			a->last_other = err;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int lab_ctl(const char *cmd, char *reply, size_t len)
+{
+	int fd = open(ctl_port, O_RDWR | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+		close(fd);
+		return -EIO;
+	}
+	while (n + 1 < len) {
+		ssize_t r = read(fd, reply + n, 1);
+
+		if (r <= 0)
+			break;
+		if (reply[n] == '\n')
+			break;
+		n++;
+	}
+	reply[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+static int t_unplug(void)
+{
+	struct unplug_arg args[4];
+	pthread_t th[4];
+	uint8_t key[16] = { 5 }, buf[16] = { 0 }, iv[16] = { 0 };
+	char reply[256];
+	uint32_t ses, ses2;
+	int fd, err, i;
+
+	if (!exists(dev1))
+		return skip("no second device (run with --devices 2)");
+	if (!exists(ctl_port))
+		return skip("no lab.ctl port");
+	fd = open_dev(dev1);
+	CHECK(fd >= 0, "open %s", dev1);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
+	CHECK(run_cipher_kat(fd, &cipher_kats[5], false) == 0, "KAT before unplug");
+	for (i = 0; i < 4; i++) {
+		args[i] = (struct unplug_arg){ .fd = fd, .ses = ses };
+		pthread_create(&th[i], NULL, unplug_thread, &args[i]);
+	}
+	usleep(200 * 1000);
+	err = lab_ctl("device_del cryptodev1\n", reply, sizeof(reply));
+	CHECK(err == 0, "lab.ctl: %s", strerror(-err));
+	diag("device_del cryptodev1: %s", reply);
+	CHECK(!strcmp(reply, "ok"), "device_del answered '%s'", reply);
+	CHECK(wait_path(dev1, false, 10000) == 0, "%s still there", dev1);
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		diag("thread %d: %ld ok then %s", i, args[i].ok,
+		     args[i].enodev ? "ENODEV" :
+		     args[i].other ? strerror(-args[i].last_other) : "no error");
+		CHECK(!args[i].other, "in-flight request ended with %s",
+		      strerror(-args[i].last_other));
+	}
+	/* the fd outlives the device: every call fails with ENODEV */
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -ENODEV);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses2), -ENODEV);
+	CHECK_ERR(sess_close(fd, ses), -ENODEV);
+	CHECK(close(fd) == 0, "close: %s", strerror(errno));
+	CHECK(open(dev1, O_RDWR) < 0 && errno == ENOENT, "open of a removed device");
+	/* the other device is untouched */
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "open %s", dev0);
+	CHECK(run_cipher_kat(fd, &cipher_kats[3], false) == 0, "KAT on %s", dev0);
+	close(fd);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------ main */
+
+struct test {
+	const char *group, *name;
+	int (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "kat", "known answers: AES ECB/CBC/CTR (SP 800-38A F.1, F.2, F.5), zero vector", t_kat_ciphers },
+	{ "kat", "known answers: SHA-256 abc, HMAC-SHA256 RFC 4231 cases 1-7", t_kat_macs },
+	{ "kat", "iv NULL for ECB", t_kat_ecb_iv_null },
+	{ "kat", "CIOCGSESSINFO names", t_kat_sessinfo },
+	{ "roundtrip", "round trip 16 B..1 MiB, separate buffers", t_rt_separate },
+	{ "roundtrip", "round trip 16 B..1 MiB, in place", t_rt_in_place },
+	{ "roundtrip", "round trip 16 B..1 MiB, separate, COP_FLAG_WRITE_IV", t_rt_separate_iv },
+	{ "roundtrip", "round trip 16 B..1 MiB, in place, COP_FLAG_WRITE_IV", t_rt_in_place_iv },
+	{ "roundtrip", "CTR chaining with COP_FLAG_WRITE_IV", t_rt_ctr_write_iv },
+	{ "errors", "unknown ioctl: ENOTTY", t_err_enotty },
+	{ "errors", "bad pointers, nested ones included: EFAULT", t_err_efault },
+	{ "errors", "bad lengths, ops, algorithms, unknown and freed sessions: EINVAL", t_err_einval },
+	{ "errors", "closed fd: EBADF; sessions are per open file", t_err_closed_fd },
+	{ "errors", "CRIOGET clones the open file", t_err_crioget },
+	{ "concurrency", "4 processes x 16 threads, one fd, one session", t_conc_one_fd },
+	{ "concurrency", "4 processes x 16 threads, fork-shared fd, own sessions", t_conc_fork_fd },
+	{ "concurrency", "4 processes x 16 threads, one fd each", t_conc_many_fds },
+	{ "concurrency", "process killed with requests in flight", t_conc_killed },
+	{ "lifecycle", "open/close cycles without growth", t_life_open_close },
+	{ "lifecycle", "session create/free cycles without growth", t_life_sessions },
+	{ "lifecycle", "close frees the file's sessions", t_life_close_with_sessions },
+	{ "lifecycle", "sysfs counters", t_life_counters },
+	{ "twodev", "two devices at once", t_twodev },
+	{ "reload", "module reload (rmmod refused while open, then rmmod/insmod)", t_reload },
+	{ "unplug", "hot-unplug with an fd open and requests in flight: ENODEV, close", t_unplug },
+};
+
+static bool selected(const char *only, const char *group)
+{
+	const char *p = only;
+	size_t n = strlen(group);
+
+	if (!only)
+		return true;
+	while ((p = strstr(p, group))) {
+		if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: conformance [--dev PATH] [--dev1 PATH] [--module KO] [--only G1,G2]\n"
+		"                   [--ops N] [--cycles N] [--list]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = NULL;
+	size_t i, n = 0, num = 0, failed = 0, skipped = 0;
+	bool list = false;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		const char *a = argv[i], *v = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--list")) {
+			list = true;
+			continue;
+		}
+		if (!v)
+			usage();
+		if (!strcmp(a, "--dev"))
+			dev0 = v;
+		else if (!strcmp(a, "--dev1"))
+			dev1 = v;
+		else if (!strcmp(a, "--module"))
+			module_path = v;
+		else if (!strcmp(a, "--only"))
+			only = v;
+		else if (!strcmp(a, "--ops"))
+			ops_per_thread = strtol(v, NULL, 0);
+		else if (!strcmp(a, "--cycles"))
+			cycles = strtol(v, NULL, 0);
+		else
+			usage();
+		i++;
+	}
+	if (ops_per_thread < 2)
+		ops_per_thread = 2;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (selected(only, tests[i].group))
+			n++;
+	if (list) {
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			printf("%s: %s\n", tests[i].group, tests[i].name);
+		return 0;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("KTAP version 1\n1..%zu\n", n);
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int r;
+
+		if (!selected(only, tests[i].group))
+			continue;
+		num++;
+		skip_reason[0] = '\0';
+		r = tests[i].fn();
+		if (r == PASS) {
+			printf("ok %zu %s: %s\n", num, tests[i].group, tests[i].name);
+		} else if (r == SKIP) {
+			printf("ok %zu %s: %s # SKIP %s\n", num, tests[i].group,
+			       tests[i].name, skip_reason);
+			skipped++;
+		} else {
+			printf("not ok %zu %s: %s\n", num, tests[i].group, tests[i].name);
+			failed++;
+		}
+		fflush(stdout);
+	}
+	diag("totals: pass:%zu fail:%zu skip:%zu", n - failed - skipped, failed, skipped);
+	return failed ? 1 : 0;
+}
