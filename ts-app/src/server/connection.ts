@@ -1,0 +1,179 @@
+/**
+ * One accepted TCP connection, protocol-agnostic: a never-reused id, a
+ * sequential task queue for its requests, backpressure both ways, and the
+ * idle and slow-peer timers. The wire protocols (secure, classic) sit on top.
+ */
+import type { Socket } from "node:net";
+import type { Logger } from "../log.ts";
+
+export interface ConnectionLimits {
+  /** Close when no complete frame arrived for this long (0 = never). */
+  idleTimeoutMs: number;
+  /** Close when a started frame is not complete after this long (slowloris). */
+  frameTimeoutMs: number;
+  /** Stop reading while this many bytes wait to be sent. */
+  outHighWater: number;
+  /** Drop the peer when this many bytes wait to be sent (it does not read). */
+  outMax: number;
+  /** Stop reading while this many requests of this connection are unanswered. */
+  maxInflight: number;
+}
+
+export const defaultLimits: ConnectionLimits = {
+  idleTimeoutMs: 10 * 60_000,
+  frameTimeoutMs: 10_000,
+  outHighWater: 256 * 1024,
+  outMax: 8 * 1024 * 1024,
+  maxInflight: 64,
+};
+
+export type TimeoutKind = "idle" | "frame";
+
+export class Connection {
+  closed = false;
+  private queue: Promise<void> = Promise.resolve();
+  private inflight = 0;
+  private pausedBy = new Set<"inflight" | "output">();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private frameTimer: NodeJS.Timeout | undefined;
+  private readonly closers: (() => void)[] = [];
+  /** Set by the protocol: what to do when a timer fires. */
+  onTimeout: (kind: TimeoutKind) => void = () => this.destroy();
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly limits: ConnectionLimits,
+    readonly log: Logger,
+  ) {
+    socket.on("drain", () => this.unpause("output"));
+    socket.on("close", () => this.finish());
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      this.log.debug(`socket error: ${e.code ?? e.message}`);
+      this.destroy();
+    });
+    this.touch();
+  }
+
+  /** Runs when the connection is gone (registry removal, unsubscribes). */
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closers.push(fn);
+  }
+
+  /**
+   * Queues a request's work; tasks run one at a time in arrival order. A
+   * thrown error is logged and closes the connection (protocols catch their
+   * expected errors themselves).
+   */
+  enqueue(task: () => Promise<void>): void {
+    this.inflight++;
+    if (this.inflight >= this.limits.maxInflight) this.pause("inflight");
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (e) {
+        this.log.error(`internal error: ${(e as Error).stack ?? String(e)}`);
+        this.destroy();
+      }
+    });
+  }
+
+  /** Counts a request answered outside the queue (its answer calls done()). */
+  enqueueDetached(): void {
+    this.inflight++;
+    if (this.inflight >= this.limits.maxInflight) this.pause("inflight");
+  }
+
+  /** Stops reading for good (server shutdown). */
+  stopReading(): void {
+    this.pausedBy.add("inflight");
+    this.pausedBy.add("output");
+    this.socket.pause();
+  }
+
+  /** Marks one queued or detached request as answered. */
+  done(): void {
+    this.inflight--;
+    if (this.inflight < this.limits.maxInflight) this.unpause("inflight");
+  }
+
+  /** Resolves when every queued task has run. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  write(buf: Buffer): void {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(buf);
+    const queued = this.socket.writableLength;
+    if (queued > this.limits.outMax) {
+      this.log.warn(`peer does not read (${queued} bytes queued): dropping it`);
+      this.destroy();
+    } else if (queued > this.limits.outHighWater) {
+      this.pause("output");
+    }
+  }
+
+  /** Graceful close: sends what is queued, then FIN; destroyed after 2 s at worst. */
+  end(last?: Buffer): void {
+    if (this.closed || this.socket.writableEnded) return;
+    if (last) this.socket.write(last);
+    this.socket.end();
+    setTimeout(() => this.destroy(), 2000).unref();
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.finish();
+  }
+
+  /** A complete frame arrived: restart the idle timer. */
+  touch(): void {
+    clearTimeout(this.idleTimer);
+    if (this.limits.idleTimeoutMs > 0 && !this.closed)
+      this.idleTimer = setTimeout(() => this.fire("idle"), this.limits.idleTimeoutMs);
+  }
+
+  /** After each read: a partial frame starts the slow-peer clock, none stops it. */
+  partial(pendingBytes: number): void {
+    if (pendingBytes === 0) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+    } else if (!this.frameTimer && this.limits.frameTimeoutMs > 0 && !this.closed) {
+      this.frameTimer = setTimeout(() => this.fire("frame"), this.limits.frameTimeoutMs);
+    }
+  }
+
+  /** Restarts the slow-peer clock when a frame completed and another began. */
+  frameCompleted(pendingBytes: number): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
+    this.partial(pendingBytes);
+  }
+
+  private fire(kind: TimeoutKind): void {
+    if (this.closed) return;
+    this.log.info(kind === "idle" ? "idle timeout" : "slow peer: frame not completed in time");
+    this.onTimeout(kind);
+  }
+
+  private pause(why: "inflight" | "output"): void {
+    this.pausedBy.add(why);
+    this.socket.pause();
+  }
+
+  private unpause(why: "inflight" | "output"): void {
+    if (!this.pausedBy.delete(why)) return;
+    if (this.pausedBy.size === 0 && !this.closed) this.socket.resume();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.frameTimer);
+    for (const fn of this.closers.splice(0)) fn();
+  }
+}
