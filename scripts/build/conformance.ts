@@ -1,0 +1,76 @@
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { execa } from "execa";
+import { ensurePackages } from "../lib/apt.ts";
+import type { BuildTarget } from "../lib/build-target.ts";
+import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
+import { LabError } from "../lib/errors.ts";
+import { step } from "../lib/log.ts";
+import { repoRoot } from "../lib/paths.ts";
+
+/**
+ * `lab build conformance`: the guest test programs of guest-driver/tests/
+ * (one static binary per .c file: conformance, speed), built on the host
+ * with `gcc -static -O2 -pthread` into guest-driver/tests/build/, which the
+ * guest sees at /lab/guest-driver/tests/build/.
+ */
+
+export const testsDir = join(repoRoot, "guest-driver", "tests");
+export const testsBuildDir = join(testsDir, "build");
+const includeDir = join(repoRoot, "include");
+const cflags = ["-static", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", `-I${includeDir}`];
+
+/** The path of a built test program, e.g. testProgram("conformance"). */
+export function testProgram(name: string): string {
+  return join(testsBuildDir, name);
+}
+
+async function programs(): Promise<string[]> {
+  return (await readdir(testsDir)).filter((n) => n.endsWith(".c")).sort();
+}
+
+async function conformanceKey(): Promise<string> {
+  const files = (await readdir(testsDir))
+    .filter((n) => /\.[ch]$/.test(n))
+    .sort()
+    .map((n) => join(testsDir, n));
+  files.push(join(includeDir, "crypto", "cryptodev.h"));
+  const gcc = await execa("gcc", ["--version"], { reject: false });
+  const parts: (string | Buffer)[] = [cflags.join(" "), gcc.stdout.split("\n")[0] ?? ""];
+  for (const f of files) parts.push(relative(repoRoot, f), await readFile(f));
+  return hashKey(parts);
+}
+
+const target: BuildTarget = {
+  name: "conformance",
+  summary: "guest test programs guest-driver/tests/build/{conformance,speed} (static gcc)",
+  deps: [],
+  async build({ force }) {
+    const srcs = await programs();
+    const key = await conformanceKey();
+    const outs = srcs.map((s) => testProgram(s.replace(/\.c$/, "")));
+    if (!force && outs.every((o) => existsSync(o)) && (await readStamp(testsBuildDir)) === key)
+      return "up-to-date";
+    await ensurePackages("driver");
+    await mkdir(testsBuildDir, { recursive: true });
+    await step(`building ${srcs.length} guest test programs (gcc -static)`, async (progress) => {
+      for (const [i, src] of srcs.entries()) {
+        progress(src);
+        const out = outs[i] as string;
+        const r = await execa("gcc", [...cflags, "-o", out, join(testsDir, src)], {
+          all: true,
+          reject: false,
+        });
+        if (r.exitCode !== 0)
+          throw new LabError(`gcc ${src} failed:\n${(r.all ?? "").trim()}`, 1, "fix guest-driver/tests/");
+      }
+    });
+    await writeStamp(testsBuildDir, key);
+    return "built";
+  },
+  async clean() {
+    await rm(testsBuildDir, { recursive: true, force: true });
+  },
+};
+export default target;
