@@ -1,0 +1,557 @@
+/*
+ * virtio-cryptodev: handle table, request validation and execution
+ *
+ * Copyright (c) 2026 The virtio-cryptodev lab authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+#include "cryptodev-core.h"
+
+struct VcdSession {
+    uint32_t id;
+    unsigned refs;          /* the handle's + one per job; main thread */
+    const VcdAlg *cipher;
+    const VcdAlg *mac;
+    void *ctx;              /* the engine's */
+    QemuMutex lock;         /* guards iv */
+    uint8_t iv[VIRTIO_CRYPTODEV_MAX_IV_LEN]; /* running IV for iv_len 0 */
+    VcdSession *next;
+};
+
+typedef struct VcdHandle {
+    uint32_t id;
+    uint32_t nsessions;
+    uint32_t next_session;
+    VcdSession *sessions;
+} VcdHandle;
+
+struct VcdCore {
+    VcdLimits limits;
+    VcdEngine engine;
+    VcdStats *stats;
+    VcdHandle **slots;      /* limits.max_handles entries */
+    uint16_t *gen;          /* per slot, so a closed handle's id is not reused */
+    uint32_t nhandles;
+    uint32_t hint;
+};
+
+VcdCore *vcd_core_new(const VcdLimits *limits, VcdEngine engine,
+                      VcdStats *stats)
+{
+    VcdCore *c = g_new0(VcdCore, 1);
+
+    c->limits = *limits;
+    if (c->limits.max_handles == 0) {
+        c->limits.max_handles = 1;
+    }
+    if (c->limits.max_handles > VCD_MAX_HANDLES_LIMIT) {
+        c->limits.max_handles = VCD_MAX_HANDLES_LIMIT;
+    }
+    if (c->limits.max_data_len > VCD_MAX_DATA_LEN_LIMIT) {
+        c->limits.max_data_len = VCD_MAX_DATA_LEN_LIMIT;
+    }
+    c->engine = engine;
+    c->stats = stats;
+    c->slots = g_new0(VcdHandle *, c->limits.max_handles);
+    c->gen = g_new0(uint16_t, c->limits.max_handles);
+    return c;
+}
+
+const VcdEngine *vcd_core_engine(VcdCore *c)
+{
+    return &c->engine;
+}
+
+size_t vcd_core_max_readable(const VcdCore *c)
+{
+    size_t session = VIRTIO_CRYPTODEV_MAX_KEY_LEN +
+                     VIRTIO_CRYPTODEV_MAX_MACKEY_LEN;
+    size_t crypt = VIRTIO_CRYPTODEV_MAX_IV_LEN + (size_t)c->limits.max_data_len;
+
+    return VCD_REQ_SIZE + (session > crypt ? session : crypt);
+}
+
+static void vcd_session_unref(VcdCore *c, VcdSession *s)
+{
+    if (--s->refs > 0) {
+        return;
+    }
+    if (s->ctx) {
+        c->engine.ops->session_free(c->engine.opaque, s->ctx);
+    }
+    qemu_mutex_destroy(&s->lock);
+    g_free(s);
+    c->stats->sessions_open--;
+}
+
+static VcdHandle *vcd_handle_find(VcdCore *c, uint32_t id)
+{
+    uint32_t slot = (id & 0xffff) - 1;
+    VcdHandle *h;
+
+    if ((id & 0xffff) == 0 || slot >= c->limits.max_handles) {
+        return NULL;
+    }
+    h = c->slots[slot];
+    return h && h->id == id ? h : NULL;
+}
+
+static VcdSession *vcd_session_find(VcdHandle *h, uint32_t id)
+{
+    VcdSession *s;
+
+    for (s = h->sessions; s; s = s->next) {
+        if (s->id == id) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static int vcd_handle_open(VcdCore *c, uint32_t *id)
+{
+    uint32_t i, slot;
+    VcdHandle *h;
+
+    if (c->nhandles >= c->limits.max_handles) {
+        return -EMFILE;
+    }
+    for (i = 0; i < c->limits.max_handles; i++) {
+        slot = (c->hint + i) % c->limits.max_handles;
+        if (!c->slots[slot]) {
+            break;
+        }
+    }
+    if (i == c->limits.max_handles) {
+        return -EMFILE;
+    }
+    if (++c->gen[slot] == 0) {
+        c->gen[slot] = 1;
+    }
+    h = g_new0(VcdHandle, 1);
+    h->id = ((uint32_t)c->gen[slot] << 16) | (slot + 1);
+    h->next_session = 1;
+    c->slots[slot] = h;
+    c->hint = slot + 1;
+    c->nhandles++;
+    c->stats->handles_open++;
+    *id = h->id;
+    return 0;
+}
+
+static void vcd_handle_close(VcdCore *c, VcdHandle *h)
+{
+    VcdSession *s, *next;
+
+    for (s = h->sessions; s; s = next) {
+        next = s->next;
+        vcd_session_unref(c, s);
+    }
+    c->slots[(h->id & 0xffff) - 1] = NULL;
+    c->nhandles--;
+    c->stats->handles_open--;
+    g_free(h);
+}
+
+void vcd_core_reset(VcdCore *c)
+{
+    uint32_t i;
+
+    for (i = 0; i < c->limits.max_handles; i++) {
+        if (c->slots[i]) {
+            vcd_handle_close(c, c->slots[i]);
+        }
+    }
+}
+
+void vcd_core_free(VcdCore *c)
+{
+    if (!c) {
+        return;
+    }
+    vcd_core_reset(c);
+    if (c->engine.ops && c->engine.ops->destroy) {
+        c->engine.ops->destroy(c->engine.opaque);
+    }
+    g_free(c->slots);
+    g_free(c->gen);
+    g_free(c);
+}
+
+static int vcd_create_session(VcdCore *c, VcdHandle *h, const VcdReq *r,
+                              const uint8_t *key, const uint8_t *mackey,
+                              VcdResp *resp)
+{
+    const VcdAlg *cipher = NULL, *mac = NULL;
+    VcdSession *s;
+    void *ctx = NULL;
+    int ret;
+
+    if (r->cipher == 0 && r->mac == 0) {
+        return -EINVAL;
+    }
+    if (r->cipher) {
+        cipher = vcd_alg_find(r->cipher, VCD_FIND_CIPHER);
+        if (!cipher || vcd_alg_check_key(cipher, r->keylen) < 0) {
+            return -EINVAL;
+        }
+    } else if (r->keylen) {
+        return -EINVAL;
+    }
+    if (r->mac) {
+        mac = vcd_alg_find(r->mac, VCD_FIND_MAC);
+        if (!mac || vcd_alg_check_key(mac, r->mackeylen) < 0) {
+            return -EINVAL;
+        }
+    } else if (r->mackeylen) {
+        return -EINVAL;
+    }
+    if (h->nsessions >= c->limits.max_sessions) {
+        return -ENOSPC;
+    }
+    if (mac || cipher->mode != VCD_MODE_NULL) {
+        const VcdAlg *ec = cipher && cipher->mode != VCD_MODE_NULL ? cipher
+                                                                  : NULL;
+
+        ret = c->engine.ops->session_new(c->engine.opaque, ec,
+                                         ec ? key : NULL, ec ? r->keylen : 0,
+                                         mac, mackey, r->mackeylen, &ctx);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    s = g_new0(VcdSession, 1);
+    s->refs = 1;
+    s->cipher = cipher;
+    s->mac = mac;
+    s->ctx = ctx;
+    qemu_mutex_init(&s->lock);
+    do {
+        s->id = h->next_session++;
+    } while (s->id == 0 || vcd_session_find(h, s->id));
+    s->next = h->sessions;
+    h->sessions = s;
+    h->nsessions++;
+    c->stats->sessions_open++;
+
+    resp->id = s->id;
+    resp->block_size = cipher ? cipher->block_size : 1;
+    resp->iv_len = cipher ? cipher->iv_len : 0;
+    resp->digest_len = mac ? mac->digest_len : 0;
+    return 0;
+}
+
+static void vcd_free_session(VcdCore *c, VcdHandle *h, VcdSession *s)
+{
+    VcdSession **pp;
+
+    for (pp = &h->sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    h->nsessions--;
+    vcd_session_unref(c, s);
+}
+
+static void vcd_session_info(VcdCore *c, VcdSession *s, uint8_t *out)
+{
+    struct virtio_cryptodev_session_info info;
+    const char *drv = c->engine.ops->driver_name;
+
+    memset(&info, 0, sizeof(info));
+    if (s->cipher) {
+        vcd_strpad(info.cipher.name, sizeof(info.cipher.name),
+                   s->cipher->name);
+        vcd_strpad(info.cipher.driver, sizeof(info.cipher.driver),
+                   s->cipher->mode == VCD_MODE_NULL ? "virtio-cryptodev-null"
+                                                    : drv);
+    }
+    if (s->mac) {
+        vcd_strpad(info.hash.name, sizeof(info.hash.name), s->mac->name);
+        vcd_strpad(info.hash.driver, sizeof(info.hash.driver), drv);
+    }
+    memcpy(out, &info, sizeof(info));
+    /* the multi-byte fields, little endian whatever the host */
+    vcd_st32(out + offsetof(struct virtio_cryptodev_session_info, alignmask),
+             0);
+    vcd_st32(out + offsetof(struct virtio_cryptodev_session_info, flags),
+             1 /* SIOP_FLAG_KERNEL_DRIVER_ONLY: a device does the work */);
+}
+
+/* Sizes of the two streams a request must have; 0 or -EINVAL. */
+static int vcd_check_sizes(size_t readable, size_t writable, uint64_t in,
+                           uint64_t out)
+{
+    return readable == in && writable == out + VCD_RESP_SIZE ? 0 : -EINVAL;
+}
+
+static int vcd_check_crypt(const VcdCore *c, const VcdSession *s,
+                           const VcdReq *r)
+{
+    uint32_t ivsize = s->cipher ? s->cipher->iv_len : 0;
+
+    if (r->src_len > c->limits.max_data_len) {
+        return -E2BIG;
+    }
+    if (s->cipher && r->src_len % s->cipher->block_size) {
+        return -EINVAL;
+    }
+    if (r->iv_len != 0 && r->iv_len != ivsize) {
+        return -EINVAL;
+    }
+    if (r->dst_len != (s->cipher ? r->src_len : 0)) {
+        return -EINVAL;
+    }
+    if (r->iv_out_len !=
+        ((r->flags & VIRTIO_CRYPTODEV_F_WRITE_IV) ? ivsize : 0)) {
+        return -EINVAL;
+    }
+    if (r->mac_len != (s->mac ? s->mac->digest_len : 0)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int vcd_begin_op(VcdCore *c, VcdJob *job, const uint8_t *in,
+                        size_t in_len, size_t readable, size_t writable)
+{
+    const VcdReq *r = &job->req;
+    VcdHandle *h = NULL;
+    VcdSession *s = NULL;
+    uint64_t need_in = VCD_REQ_SIZE, need_out = 0;
+    int ret;
+
+    ret = vcd_req_check_header(r);
+    if (ret < 0) {
+        return ret;
+    }
+    if (r->op != VIRTIO_CRYPTODEV_OP_OPEN) {
+        h = vcd_handle_find(c, r->handle);
+        if (!h) {
+            return -EBADF;
+        }
+    }
+    switch (r->op) {
+    case VIRTIO_CRYPTODEV_OP_FREE_SESSION:
+    case VIRTIO_CRYPTODEV_OP_CRYPT:
+    case VIRTIO_CRYPTODEV_OP_SESSION_INFO:
+        s = vcd_session_find(h, r->session);
+        if (!s) {
+            return -EINVAL;
+        }
+        break;
+    }
+
+    switch (r->op) {
+    case VIRTIO_CRYPTODEV_OP_OPEN:
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        return ret < 0 ? ret : vcd_handle_open(c, &job->r.id);
+
+    case VIRTIO_CRYPTODEV_OP_CLOSE:
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        if (ret == 0) {
+            vcd_handle_close(c, h);
+        }
+        return ret;
+
+    case VIRTIO_CRYPTODEV_OP_CREATE_SESSION:
+        need_in += (uint64_t)r->keylen + r->mackeylen;
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        if (ret < 0 || in_len < need_in) {
+            return -EINVAL;
+        }
+        return vcd_create_session(c, h, r, in + VCD_REQ_SIZE,
+                                  in + VCD_REQ_SIZE + r->keylen, &job->r);
+
+    case VIRTIO_CRYPTODEV_OP_FREE_SESSION:
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        if (ret == 0) {
+            vcd_free_session(c, h, s);
+        }
+        return ret;
+
+    case VIRTIO_CRYPTODEV_OP_SESSION_INFO:
+        need_out = VCD_INFO_SIZE;
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        if (ret < 0) {
+            return ret;
+        }
+        job->out = g_malloc0(VCD_INFO_SIZE);
+        job->out_len = VCD_INFO_SIZE;
+        vcd_session_info(c, s, job->out);
+        return 0;
+
+    case VIRTIO_CRYPTODEV_OP_CRYPT:
+        ret = vcd_check_crypt(c, s, r);
+        if (ret < 0) {
+            return ret;
+        }
+        need_in += (uint64_t)r->iv_len + r->src_len;
+        need_out = (uint64_t)r->dst_len + r->iv_out_len + r->mac_len;
+        ret = vcd_check_sizes(readable, writable, need_in, need_out);
+        if (ret < 0 || in_len < need_in) {
+            return -EINVAL;
+        }
+        if (need_out) {
+            job->out = g_try_malloc(need_out);
+            if (!job->out) {
+                return -ENOMEM;
+            }
+        }
+        job->out_len = need_out;
+        job->iv = r->iv_len ? in + VCD_REQ_SIZE : NULL;
+        job->src = in + VCD_REQ_SIZE + r->iv_len;
+        job->ses = s;
+        s->refs++;
+        c->stats->in_flight++;
+        return 1;
+    }
+    return -EOPNOTSUPP;
+}
+
+VcdVerdict vcd_core_begin(VcdCore *c, VcdJob *job, const uint8_t *in,
+                          size_t in_len, size_t readable, size_t writable)
+{
+    int ret;
+
+    memset(job, 0, sizeof(*job));
+    job->writable = writable;
+    c->stats->requests++;
+    if (writable < VCD_RESP_SIZE) {
+        c->stats->errors++;
+        return VCD_DROP;
+    }
+    if (readable < VCD_REQ_SIZE || in_len < VCD_REQ_SIZE) {
+        job->r.status = -EINVAL;
+        return VCD_DONE;
+    }
+    vcd_req_decode(in, &job->req);
+    job->have_req = true;
+    job->r.tag = job->req.tag;
+    if (in_len > readable) {
+        in_len = readable;
+    }
+    ret = vcd_begin_op(c, job, in, in_len, readable, writable);
+    if (ret == 1) {
+        return VCD_WORK;
+    }
+    job->r.status = ret;
+    return VCD_DONE;
+}
+
+/* The cipher part of a CRYPT; @iv is the IV to use (session's size). */
+static int vcd_cipher(VcdCore *c, VcdSession *s, int enc, const uint8_t *iv,
+                      const uint8_t *src, uint8_t *dst, size_t len)
+{
+    const VcdEngineOps *ops = c->engine.ops;
+    size_t full;
+    uint8_t ctr[VCD_AES_BLOCK], pad[VCD_AES_BLOCK], tail[VCD_AES_BLOCK];
+    int ret;
+
+    if (s->cipher->mode == VCD_MODE_NULL) {
+        if (len) {
+            memmove(dst, src, len);
+        }
+        return 0;
+    }
+    full = len - len % VCD_AES_BLOCK;
+    if (full) {
+        ret = ops->cipher(c->engine.opaque, s->ctx, enc, iv, src, dst, full);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (full == len) {
+        return 0;
+    }
+    /* CTR with a partial last block: run the counter over a padded copy */
+    memcpy(ctr, iv, VCD_AES_BLOCK);
+    vcd_ctr_add(ctr, full / VCD_AES_BLOCK);
+    memset(pad, 0, sizeof(pad));
+    memcpy(pad, src + full, len - full);
+    ret = ops->cipher(c->engine.opaque, s->ctx, enc, ctr, pad, tail,
+                      VCD_AES_BLOCK);
+    if (ret < 0) {
+        return ret;
+    }
+    memcpy(dst + full, tail, len - full);
+    return 0;
+}
+
+void vcd_job_work(VcdCore *c, VcdJob *job)
+{
+    const VcdReq *r = &job->req;
+    VcdSession *s = job->ses;
+    const VcdEngineOps *ops = c->engine.ops;
+    int enc = r->cop == VIRTIO_CRYPTODEV_COP_ENCRYPT;
+    size_t len = r->src_len;
+    uint8_t *dst = job->out;
+    /* job->out is NULL when nothing is to be written back */
+    uint8_t *iv_out = dst ? dst + r->dst_len : NULL;
+    uint8_t *mac_out = dst ? iv_out + r->iv_out_len : NULL;
+    uint8_t iv[VIRTIO_CRYPTODEV_MAX_IV_LEN] = { 0 };
+    uint8_t next[VIRTIO_CRYPTODEV_MAX_IV_LEN];
+    uint32_t ivsize = s->cipher ? s->cipher->iv_len : 0;
+    int ret = 0;
+
+    if (ivsize) {
+        if (job->iv) {
+            memcpy(iv, job->iv, ivsize);
+        } else {
+            qemu_mutex_lock(&s->lock);
+            memcpy(iv, s->iv, ivsize);
+            qemu_mutex_unlock(&s->lock);
+        }
+    }
+    /* as cryptodev-linux: hash the plaintext (before encrypt, after decrypt) */
+    if (s->mac && (enc || !s->cipher)) {
+        ret = ops->digest(c->engine.opaque, s->ctx, job->src, len, mac_out);
+    }
+    if (ret == 0 && s->cipher) {
+        ret = vcd_cipher(c, s, enc, ivsize ? iv : NULL, job->src, dst, len);
+    }
+    if (ret == 0 && s->mac && !enc && s->cipher) {
+        ret = ops->digest(c->engine.opaque, s->ctx, dst, len, mac_out);
+    }
+    if (ret == 0 && ivsize) {
+        vcd_next_iv(s->cipher, enc, iv, job->src, dst, len, next);
+        qemu_mutex_lock(&s->lock);
+        memcpy(s->iv, next, ivsize);
+        qemu_mutex_unlock(&s->lock);
+        if (r->iv_out_len) {
+            memcpy(iv_out, next, ivsize);
+        }
+    }
+    job->r.status = ret;
+}
+
+void vcd_core_end(VcdCore *c, VcdJob *job)
+{
+    if (job->ses) {
+        vcd_session_unref(c, job->ses);
+        job->ses = NULL;
+        c->stats->in_flight--;
+    }
+    if (job->r.status < 0) {
+        c->stats->errors++;
+        g_free(job->out);
+        job->out = NULL;
+        job->out_len = 0;
+    } else if (job->req.op == VIRTIO_CRYPTODEV_OP_CRYPT) {
+        c->stats->bytes += job->req.src_len;
+    }
+    job->r.written = job->out_len;
+    vcd_resp_encode(&job->r, job->resp);
+}
+
+void vcd_job_release(VcdJob *job)
+{
+    g_free(job->out);
+    job->out = NULL;
+    job->out_len = 0;
+}

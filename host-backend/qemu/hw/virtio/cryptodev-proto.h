@@ -1,0 +1,166 @@
+/*
+ * virtio-cryptodev: wire format helpers and the algorithm table
+ *
+ * Pure code: no QEMU state, no allocation. Compiled into QEMU and, on its
+ * own, into the host unit tests and the fuzz harness.
+ *
+ * Copyright (c) 2026 The virtio-cryptodev lab authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_VIRTIO_CRYPTODEV_PROTO_H
+#define HW_VIRTIO_CRYPTODEV_PROTO_H
+
+#include "standard-headers/linux/virtio_cryptodev.h"
+
+#define VCD_REQ_SIZE  ((size_t)sizeof(struct virtio_cryptodev_req))
+#define VCD_RESP_SIZE ((size_t)sizeof(struct virtio_cryptodev_resp))
+#define VCD_INFO_SIZE ((size_t)sizeof(struct virtio_cryptodev_session_info))
+
+/* cryptodev-linux algorithm numbers the device implements */
+#define VCD_CRYPTO_SHA1_HMAC     7
+#define VCD_CRYPTO_AES_CBC       11
+#define VCD_CRYPTO_SHA1          14
+#define VCD_CRYPTO_NULL          16
+#define VCD_CRYPTO_SHA2_256_HMAC 18
+#define VCD_CRYPTO_AES_CTR       21
+#define VCD_CRYPTO_AES_ECB       23
+#define VCD_CRYPTO_SHA2_256      104
+
+#define VCD_AES_BLOCK 16
+
+typedef enum VcdAlgKind {
+    VCD_ALG_CIPHER = 1,
+    VCD_ALG_HASH,
+    VCD_ALG_HMAC,
+} VcdAlgKind;
+
+typedef enum VcdAlgMode {
+    VCD_MODE_NULL = 1,
+    VCD_MODE_AES_ECB,
+    VCD_MODE_AES_CBC,
+    VCD_MODE_AES_CTR,
+    VCD_MODE_SHA1,
+    VCD_MODE_SHA256,
+} VcdAlgMode;
+
+typedef struct VcdAlg {
+    uint32_t id;            /* cryptodev-linux number */
+    VcdAlgKind kind;
+    VcdAlgMode mode;        /* for HMAC: the hash */
+    uint16_t block_size;    /* data must be a multiple (1: any length) */
+    uint16_t iv_len;
+    uint16_t digest_len;
+    const char *name;       /* Linux crypto API name, e.g. "cbc(aes)" */
+} VcdAlg;
+
+/* The cipher or hash/HMAC algorithm @id, or NULL if unknown. */
+const VcdAlg *vcd_alg_find(uint32_t id, unsigned kind_mask);
+#define VCD_FIND_CIPHER (1u << VCD_ALG_CIPHER)
+#define VCD_FIND_MAC    ((1u << VCD_ALG_HASH) | (1u << VCD_ALG_HMAC))
+
+/* Whether @keylen is a valid key length for @alg (0 or -EINVAL). */
+int vcd_alg_check_key(const VcdAlg *alg, uint32_t keylen);
+
+/* Little-endian loads and stores, independent of the host byte order. */
+static inline uint16_t vcd_ld16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t vcd_ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t vcd_ld64(const uint8_t *p)
+{
+    return (uint64_t)vcd_ld32(p) | ((uint64_t)vcd_ld32(p + 4) << 32);
+}
+
+static inline void vcd_st16(uint8_t *p, uint16_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+}
+
+static inline void vcd_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+    p[2] = v >> 16;
+    p[3] = v >> 24;
+}
+
+static inline void vcd_st64(uint8_t *p, uint64_t v)
+{
+    vcd_st32(p, (uint32_t)v);
+    vcd_st32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A request header in host byte order. */
+typedef struct VcdReq {
+    uint16_t version;
+    uint16_t op;
+    uint32_t handle;
+    uint64_t tag;
+    uint32_t session;
+    uint32_t cipher;
+    uint32_t mac;
+    uint32_t keylen;
+    uint32_t mackeylen;
+    uint16_t cop;
+    uint16_t flags;
+    uint32_t src_len;
+    uint32_t iv_len;
+    uint32_t dst_len;
+    uint32_t iv_out_len;
+    uint32_t mac_len;
+    uint32_t reserved;
+} VcdReq;
+
+/* Decodes the VCD_REQ_SIZE bytes at @buf. */
+void vcd_req_decode(const uint8_t *buf, VcdReq *req);
+/* Encodes @req into VCD_REQ_SIZE bytes (tests and the fuzz corpus). */
+void vcd_req_encode(const VcdReq *req, uint8_t *buf);
+
+/*
+ * Checks what can be checked from the header alone: version, op, reserved
+ * fields, the key lengths against the wire limits. 0 or a negative errno.
+ */
+int vcd_req_check_header(const VcdReq *req);
+
+/* A response in host byte order. */
+typedef struct VcdResp {
+    int32_t status;
+    uint32_t id;
+    uint64_t tag;
+    uint32_t written;
+    uint16_t block_size;
+    uint16_t iv_len;
+    uint16_t digest_len;
+} VcdResp;
+
+void vcd_resp_encode(const VcdResp *resp, uint8_t *buf);
+void vcd_resp_decode(const uint8_t *buf, VcdResp *resp);
+
+/*
+ * The IV that chains to the next request after a CRYPT of @len bytes with
+ * @iv (the IV used): CBC: the last ciphertext block (of @dst when
+ * encrypting, of @src when decrypting; @iv itself when @len is 0); CTR: the
+ * counter advanced by the number of blocks used (a partial block counts);
+ * other modes have no IV. Writes alg->iv_len bytes to @next.
+ */
+void vcd_next_iv(const VcdAlg *alg, int encrypt, const uint8_t *iv,
+                 const uint8_t *src, const uint8_t *dst, size_t len,
+                 uint8_t *next);
+
+/* Adds @blocks to the 128-bit big-endian counter @ctr. */
+void vcd_ctr_add(uint8_t *ctr, uint64_t blocks);
+
+/* Copies @src as a NUL-terminated string into @dst of @size bytes. */
+void vcd_strpad(char *dst, size_t size, const char *src);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Stand-in for QEMU's qemu/osdep.h so the device's pure parts build
+ * without a QEMU tree (host unit tests, fuzz harness). Only what those
+ * files use.
+ */
+#ifndef VCD_SHIM_OSDEP_H
+#define VCD_SHIM_OSDEP_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+
+#define qemu_open_old(path, flags) open((path), (flags))
+
+#endif
