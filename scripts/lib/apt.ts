@@ -7,7 +7,7 @@ import { debug, step } from "./log.ts";
  * `lab doctor` can report them all and each build installs only its own.
  */
 export const systemPackages = {
-  guest: ["busybox-static", "cpio", "zstd", "dpkg-dev", "e2fsprogs", "kmod", "qemu-system-x86"],
+  guest: ["busybox-static", "cpio", "zstd", "dpkg-dev", "e2fsprogs", "kmod", "xz-utils", "gcc", "libc6-dev", "squashfs-tools", "qemu-system-x86"],
   qemu: [
     "dpkg-dev",
     "ninja-build",
@@ -20,6 +20,17 @@ export const systemPackages = {
     "libfdt-dev",
     "libslirp-dev",
     "nettle-dev",
+    "libcap-ng-dev",
+    "libattr1-dev",
+    "python3",
+    "gcc",
+    "make",
+    "git",
+    "patch",
+    "xz-utils",
+    "seabios",
+    "ipxe-qemu",
+    "qemu-system-data",
   ],
   driver: ["make", "gcc", "libelf-dev"],
   fuzz: ["clang", "libclang-rt-14-dev"],

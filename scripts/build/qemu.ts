@@ -1,0 +1,90 @@
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { ensurePackages } from "../lib/apt.ts";
+import type { BuildTarget } from "../lib/build-target.ts";
+import { hashKey } from "../lib/cache.ts";
+import { LabError } from "../lib/errors.ts";
+import { debug, info, step, warn } from "../lib/log.ts";
+import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { configureKey, configureQemu, isConfigured } from "../lib/qemu-configure.ts";
+import { qemuFirmwareArgs } from "../lib/qemu-firmware.ts";
+import { runNinja } from "../lib/qemu-ninja.ts";
+import {
+  generatePatch,
+  patchFile,
+  patchInputs,
+  patchInputsKey,
+  readCheckedInPatch,
+} from "../lib/qemu-patch.ts";
+import { ensureQemuSource, qemuPristineDir, qemuSourcePin } from "../lib/qemu-source.ts";
+import { syncWorkTree } from "../lib/qemu-worktree.ts";
+
+/** Bump when the recipe below changes in a way the other key parts do not show. */
+const recipeVersion = "1";
+const stampFile = () => cachePath("qemu", "build.key");
+
+/**
+ * The key of a finished build: the QEMU source pin, the configure flags and
+ * every input of the patch. Cheap to compute (hashes a few files, runs
+ * nothing), so an unchanged tree answers "up-to-date" at once.
+ */
+async function buildKey(): Promise<string> {
+  const inputs = await patchInputs();
+  return hashKey([
+    "qemu",
+    recipeVersion,
+    qemuSourcePin.version,
+    configureKey(),
+    await patchInputsKey(inputs, qemuSourcePin.version),
+  ]);
+}
+
+async function currentStamp(): Promise<string | undefined> {
+  try {
+    return (await readFile(stampFile(), "utf8")).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const target: BuildTarget = {
+  name: "qemu",
+  summary: `QEMU ${qemuSourcePin.upstream} (Debian source) with the virtio-cryptodev device`,
+  deps: [],
+  async build({ force }) {
+    const key = await buildKey();
+    if (!force && (await currentStamp()) === key && existsSync(patchedQemuPath()))
+      return "up-to-date";
+    await rm(stampFile(), { force: true });
+    await ensurePackages("qemu");
+    const version = await ensureQemuSource();
+    const patch = await generatePatch(qemuPristineDir());
+    if ((await readCheckedInPatch()) !== patch)
+      warn(
+        `${relative(repoRoot, patchFile)} is stale (building from the current sources); ` +
+          "run `npx lab export-patch` before committing",
+      );
+    const sync = await step("applying the virtio-cryptodev patch", () =>
+      syncWorkTree(qemuPristineDir(), version, patch),
+    );
+    debug(`work tree: ${sync.fresh ? "fresh copy" : `changed ${sync.changed.join(" ") || "-"}`}`);
+    if (!(await isConfigured())) {
+      const summary = await configureQemu();
+      for (const line of summary) debug(`configure: ${line}`);
+    }
+    const r = await step("building qemu-system-x86_64", (progress) =>
+      runNinja("qemu-system-x86_64", progress),
+    );
+    if (!existsSync(patchedQemuPath()))
+      throw new LabError(`ninja finished but ${patchedQemuPath()} is missing`);
+    qemuFirmwareArgs(); // throws with the packages to install if firmware is missing
+    await writeFile(stampFile(), `${key}\n`);
+    info(`qemu: ${patchedQemuPath()} (${r.steps} build steps)`);
+    return "built";
+  },
+  async clean() {
+    await rm(cachePath("qemu"), { recursive: true, force: true });
+  },
+};
+export default target;

@@ -1,0 +1,62 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
+import type { Command } from "../lib/command.ts";
+import { LabError, UsageError } from "../lib/errors.ts";
+import { info } from "../lib/log.ts";
+import { repoRoot } from "../lib/paths.ts";
+import { generatePatch, patchFile, readCheckedInPatch } from "../lib/qemu-patch.ts";
+import { ensureQemuSource, qemuPristineDir } from "../lib/qemu-source.ts";
+
+const command: Command = {
+  summary: "write the QEMU device as one patch (host-backend/patches/)",
+  usage: `usage: lab export-patch [--check] [--output FILE]
+
+Generates one git format-patch style patch against the pristine Debian QEMU
+7.2 tree from the device sources in host-backend/ (new files under
+host-backend/qemu/, the shared headers, the hooks in host-backend/hooks/),
+and writes it to host-backend/patches/0001-virtio-cryptodev.patch.
+\`lab build qemu\` applies exactly these bytes. Fetches the pristine QEMU
+source into the cache first if needed.
+
+  --output FILE  write (or, with --check, compare) FILE instead
+  --check        write nothing; exit 1 if the file differs from what would be
+                 generated (the checked-in patch is stale)`,
+  async run(argv) {
+    let check = false;
+    let output = patchFile;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i] ?? "";
+      if (a === "--check") check = true;
+      else if (a === "--output" || a === "-o") {
+        const v = argv[++i];
+        if (!v) throw new UsageError("lab export-patch: --output needs a file");
+        output = resolve(v);
+      } else if (a.startsWith("--output=")) output = resolve(a.slice("--output=".length));
+      else throw new UsageError(`lab export-patch: unexpected argument ${a}`);
+    }
+    await ensureQemuSource();
+    const text = await generatePatch(qemuPristineDir());
+    const shown = relative(repoRoot, output).startsWith("..") ? output : relative(repoRoot, output);
+    const current = await readCheckedInPatch(output);
+    if (check) {
+      if (current === text) {
+        info(`${shown} is current`);
+        return 0;
+      }
+      throw new LabError(
+        current === undefined ? `${shown} does not exist` : `${shown} is stale`,
+        1,
+        "run `npx lab export-patch` and commit the result",
+      );
+    }
+    if (current === text) {
+      info(`${shown} unchanged`);
+      return 0;
+    }
+    await mkdir(dirname(output), { recursive: true });
+    await writeFile(output, text);
+    info(`wrote ${shown} (${text.length} bytes)`);
+    return 0;
+  },
+};
+export default command;
