@@ -7,7 +7,19 @@ import { debug, step } from "./log.ts";
  * `lab doctor` can report them all and each build installs only its own.
  */
 export const systemPackages = {
-  guest: ["busybox-static", "cpio", "zstd", "dpkg-dev", "e2fsprogs", "kmod", "xz-utils", "gcc", "libc6-dev", "squashfs-tools", "qemu-system-x86"],
+  guest: [
+    "busybox-static",
+    "cpio",
+    "zstd",
+    "dpkg-dev",
+    "e2fsprogs",
+    "kmod",
+    "xz-utils",
+    "gcc",
+    "libc6-dev",
+    "squashfs-tools",
+    "qemu-system-x86",
+  ],
   qemu: [
     "dpkg-dev",
     "ninja-build",
