@@ -371,7 +371,7 @@ static long vcd_ioc_crioget(struct file *filp, u32 __user *arg)
 {
 	int fd;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
+	fd = get_unused_fd_flags(0);
 	if (fd < 0)
 		return fd;
 	if (put_user(fd, arg)) {
