@@ -21,15 +21,11 @@ export const appDir = join(repoRoot, "ts-app");
 export const distDir = join(appDir, "dist");
 export const bundlePath = join(distDir, "chat.mjs");
 const srcDir = join(appDir, "src");
-const entryModule = "./src/cli.ts";
-
-/** The bundle's entry: runs the chat CLI's main with the process arguments. */
-const entrySource = `import { main } from ${JSON.stringify(entryModule)};
-main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === "number") process.exitCode = code; },
-  (e) => { console.error(e); process.exitCode = 1; },
-);
-`;
+/** ts-app/src/main.ts runs the chat CLI's main() with the process arguments. */
+const entryPath = join(srcDir, "main.ts");
+/** The guest half of the end-to-end chat (demo and chat.vm.test.ts). */
+const demoDir = join(repoRoot, "scripts", "demo");
+export const scenarioBundlePath = join(distDir, "chat-scenario.mjs");
 
 /** ESM output still meets CommonJS dependencies calling require(). */
 const banner = `import { createRequire as __labCreateRequire } from "node:module";
@@ -39,7 +35,8 @@ const require = createRequire(import.meta.url);
 
 async function appKey(): Promise<string> {
   const esbuildVersion = (require("esbuild/package.json") as { version: string }).version;
-  return hashFiles(await listFiles(srcDir), [`esbuild ${esbuildVersion}`, entrySource, banner]);
+  const files = [...(await listFiles(srcDir)), ...(await listFiles(demoDir))];
+  return hashFiles(files, [`esbuild ${esbuildVersion}`, banner]);
 }
 
 const target: BuildTarget = {
@@ -47,25 +44,30 @@ const target: BuildTarget = {
   summary: "the chat bundled for the guest: ts-app/dist/chat.mjs (esbuild)",
   deps: ["binding"],
   async build({ force }) {
-    if (!existsSync(join(srcDir, "cli.ts")))
-      throw new LabError("ts-app/src/cli.ts is missing: nothing to bundle");
+    if (!existsSync(entryPath))
+      throw new LabError("ts-app/src/main.ts is missing: nothing to bundle");
     const key = await appKey();
-    if (!force && existsSync(bundlePath) && (await readStamp(distDir)) === key) return "up-to-date";
+    if (
+      !force &&
+      existsSync(bundlePath) &&
+      existsSync(scenarioBundlePath) &&
+      (await readStamp(distDir)) === key
+    )
+      return "up-to-date";
     const esbuild = await import("esbuild");
     await step("bundling the chat (esbuild)", async () => {
-      await rm(bundlePath, { force: true });
+      await rm(distDir, { recursive: true, force: true });
       const r = await esbuild.build({
-        stdin: {
-          contents: entrySource,
-          resolveDir: appDir,
-          sourcefile: "chat-entry.ts",
-          loader: "ts",
-        },
+        entryPoints: [
+          { in: entryPath, out: "chat" },
+          { in: join(demoDir, "guest-main.ts"), out: "chat-scenario" },
+        ],
+        outExtension: { ".js": ".mjs" },
         bundle: true,
         platform: "node",
         format: "esm",
         target: "node20",
-        outfile: bundlePath,
+        outdir: distDir,
         sourcemap: "linked",
         external: ["better-sqlite3", "*.node"],
         banner: { js: banner },
