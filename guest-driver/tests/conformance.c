@@ -915,9 +915,10 @@ static int t_life_sessions(void)
 	slab0 = meminfo("SUnreclaim");
 	s0 = sysfs_counter(dev0, "sessions");
 	for (i = 0; i < cycles; i++) {
-		int err = sess_open(fd, i & 1 ? CRYPTO_AES_CBC : 0, key,
-				    i & 1 ? 16 : 0, i & 1 ? 0 : CRYPTO_SHA2_256_HMAC,
-				    key, 16, &ses);
+		/* alternately a cipher and an HMAC session */
+		int err = i & 1 ?
+			sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses) :
+			sess_open(fd, 0, NULL, 0, CRYPTO_SHA2_256_HMAC, key, 16, &ses);
 
 		CHECK(!err, "cycle %ld: CIOCGSESSION: %s", i, strerror(-err));
 		CHECK_ERR(sess_close(fd, ses), 0);
