@@ -53,6 +53,9 @@ export class Connection {
       this.destroy();
     });
     this.touch();
+    // The first frame (the hello) must arrive within the slow-peer limit too:
+    // a peer that connects and sends nothing does not hold a slot for long.
+    this.partial(1);
   }
 
   /** Runs when the connection is gone (registry removal, unsubscribes). */

@@ -96,6 +96,10 @@ export class ChatServer {
       log.warn("too many connections: refused");
       if (this.opts.mode === "secure") socket.end(encodeAlert("too_many", "server is full"));
       else socket.destroy();
+      // Read (and drop) until the peer closes, so its FIN is seen; never linger.
+      socket.on("error", () => {});
+      socket.resume();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     log.debug(`accepted from ${socket.remoteAddress}:${socket.remotePort}`);

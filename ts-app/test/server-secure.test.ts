@@ -1,0 +1,287 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openSqliteStore } from "../src/store/sqlite.ts";
+import { createNodeProvider } from "../src/crypto/node.ts";
+import type { ChatMessage } from "../src/protocol/messages.ts";
+import { FrameKind, FrameReader, MAX_FRAME, encodeFrame } from "../src/protocol/frames.ts";
+import {
+  deriveSessionKeys,
+  encodeClientHello,
+  newNonce,
+  parseAlert,
+  parseServerHello,
+  seal,
+} from "../src/protocol/secure.ts";
+import {
+  client,
+  loggedIn,
+  master,
+  rawSocket,
+  readUntilClose,
+  sleep,
+  startServer,
+  type Running,
+} from "./helpers.ts";
+
+let srv: Running | undefined;
+afterEach(async () => {
+  await srv?.stop();
+  srv = undefined;
+});
+
+/** The ALERT frame a closed connection ended with, if any. */
+function lastAlert(bytes: Buffer): { code: string; message: string } | undefined {
+  let frames;
+  try {
+    frames = new FrameReader().push(bytes);
+  } catch {
+    return undefined;
+  }
+  const a = frames.filter((f) => f.kind === FrameKind.ALERT).pop();
+  return a && parseAlert(a);
+}
+
+/** A second client that must keep working while another one misbehaves. */
+async function stillServes(port: number): Promise<void> {
+  const c = await loggedIn(port, "bystander");
+  const r = await c.call("ping");
+  expect(r.ok).toBe(true);
+  await c.close();
+}
+
+describe("secure server", () => {
+  it("serves the whole chat: register, login, channels, members, send, read, history, push", async () => {
+    srv = await startServer();
+    const alice = await loggedIn(srv.port, "alice");
+    const bob = await loggedIn(srv.port, "bob");
+    await alice.call("createChannel", { channel: "general" });
+    expect((await bob.request("subscribe", { channel: "general" })).ok).toBe(false);
+    await alice.call("addMember", { channel: "general", user: "bob" });
+    const pushed: ChatMessage[] = [];
+    const got = new Promise<void>((r) => {
+      bob.onPush = (p) => {
+        if (p.push === "message") pushed.push(p.message);
+        if (pushed.length === 2) r();
+      };
+    });
+    expect(await bob.call("subscribe", { channel: "general" })).toMatchObject({ lastId: -1 });
+    expect(await alice.call("send", { channel: "general", text: "hello" })).toMatchObject({
+      msgId: 0,
+    });
+    expect(await bob.call("send", { channel: "general", text: "hi alice" })).toMatchObject({
+      msgId: 1,
+    });
+    await got;
+    expect(pushed.map((m) => [m.id, m.user, m.text])).toEqual([
+      [0, "alice", "hello"],
+      [1, "bob", "hi alice"],
+    ]);
+    expect(await alice.call("read", { channel: "general", msgId: 1 })).toMatchObject({
+      lastId: 1,
+      message: { id: 1, user: "bob", text: "hi alice" },
+    });
+    const h = await alice.call("history", { channel: "general", limit: 1 });
+    expect((h.messages as ChatMessage[]).map((m) => m.id)).toEqual([1]);
+    const h2 = await alice.call("history", { channel: "general", before: 1 });
+    expect((h2.messages as ChatMessage[]).map((m) => m.id)).toEqual([0]);
+    // structured errors
+    const errs = await Promise.all([
+      alice.request("read", { channel: "general", msgId: 9 }),
+      alice.request("createChannel", { channel: "general" }),
+      alice.request("addMember", { channel: "general", user: "nobody" }),
+      alice.request("send", { channel: "nowhere", text: "x" }),
+      alice.request("register", { user: "alice", password: "x" }),
+      alice.request("login", { user: "alice", password: "pw-alice" }),
+      alice.request("bogus", {}),
+      alice.request("send", { channel: "general" }),
+    ]);
+    expect(errs.map((e) => (e.ok ? "ok" : e.error.code))).toEqual([
+      "no_such_message",
+      "channel_exists",
+      "no_such_user",
+      "no_such_channel",
+      "user_exists",
+      "already_logged_in",
+      "unknown_op",
+      "bad_request",
+    ]);
+    const anon = await client(srv.port);
+    expect(await anon.request("send", { channel: "general", text: "x" })).toMatchObject({
+      ok: false,
+      error: { code: "not_logged_in" },
+    });
+    expect(await anon.request("login", { user: "alice", password: "wrong" })).toMatchObject({
+      ok: false,
+      error: { code: "auth_failed" },
+    });
+    await Promise.all([alice.close(), bob.close(), anon.close()]);
+  });
+
+  it("fans out to many concurrent clients, every message once, in id order", async () => {
+    srv = await startServer();
+    const n = 40;
+    const perClient = 3;
+    const admin = await loggedIn(srv.port, "admin");
+    await admin.call("createChannel", { channel: "room" });
+    const clients = await Promise.all(
+      Array.from({ length: n }, (_, i) => loggedIn(srv!.port, `u${i}`)),
+    );
+    for (let i = 0; i < n; i++) await admin.call("addMember", { channel: "room", user: `u${i}` });
+    const total = n * perClient;
+    const received = clients.map(() => [] as number[]);
+    const done = clients.map(
+      (c, i) =>
+        new Promise<void>((r) => {
+          c.onPush = (p) => {
+            if (p.push !== "message") return;
+            received[i]!.push(p.message.id);
+            if (received[i]!.length === total) r();
+          };
+        }),
+    );
+    await Promise.all(clients.map((c) => c.call("subscribe", { channel: "room" })));
+    const acks = await Promise.all(
+      clients.flatMap((c, i) =>
+        Array.from({ length: perClient }, (_, k) =>
+          c.call("send", { channel: "room", text: `m${i}.${k}` }),
+        ),
+      ),
+    );
+    const ids = acks.map((a) => a.msgId as number).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: total }, (_, i) => i));
+    await Promise.all(done);
+    for (const r of received) expect(r).toEqual(Array.from({ length: total }, (_, i) => i));
+    const h = await admin.call("history", { channel: "room", limit: 200 });
+    expect((h.messages as ChatMessage[]).length).toBe(total);
+    await Promise.all([...clients, admin].map((c) => c.close()));
+  });
+
+  it("wrong passphrase: a clean error for that client, the others unaffected", async () => {
+    srv = await startServer();
+    const good = await loggedIn(srv.port, "alice");
+    await expect(client(srv.port, "wrong passphrase")).rejects.toMatchObject({
+      code: "auth_failed",
+    });
+    // A peer that ignores the confirmation and sends a frame under wrong keys.
+    const s = await rawSocket(srv.port);
+    const closed = readUntilClose(s);
+    const reader = new FrameReader();
+    const nonce = newNonce();
+    s.write(encodeClientHello(nonce));
+    const hello = await new Promise<Buffer>((r) => s.once("data", (d: Buffer) => r(d)));
+    const sh = parseServerHello(reader.push(hello)[0]!);
+    const p = createNodeProvider();
+    const wrong = await deriveSessionKeys(p, await master("nope"), nonce, sh.nonce);
+    s.write(await seal(p, wrong.c2s, 0, Buffer.from('{"id":1,"op":"ping"}')));
+    expect(lastAlert(await closed)).toMatchObject({ code: "bad_mac" });
+    expect(await good.call("ping")).toMatchObject({ ok: true });
+    await stillServes(srv.port);
+    await good.close();
+  });
+
+  it("a replayed frame is refused and ends that connection", async () => {
+    srv = await startServer();
+    const s = await rawSocket(srv.port);
+    const nonce = newNonce();
+    s.write(encodeClientHello(nonce));
+    const hello = await new Promise<Buffer>((r) => s.once("data", (d: Buffer) => r(d)));
+    const closed = readUntilClose(s);
+    const sh = parseServerHello(new FrameReader().push(hello)[0]!);
+    const p = createNodeProvider();
+    const keys = await deriveSessionKeys(p, await master(), nonce, sh.nonce);
+    const f = await seal(p, keys.c2s, 0, Buffer.from('{"id":1,"op":"ping"}'));
+    s.write(Buffer.concat([f, f]));
+    expect(lastAlert(await closed)).toMatchObject({ code: "replay" });
+  });
+
+  it("an oversize frame length gets bad_frame and a close; others unaffected", async () => {
+    srv = await startServer();
+    const s = await rawSocket(srv.port);
+    const closed = readUntilClose(s);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(MAX_FRAME + 1);
+    s.write(head);
+    expect(lastAlert(await closed)).toMatchObject({ code: "bad_frame" });
+    await stillServes(srv.port);
+  });
+
+  it("garbage before the handshake gets bad_hello; a truncated frame then EOF just closes", async () => {
+    srv = await startServer();
+    const s = await rawSocket(srv.port);
+    const closed = readUntilClose(s);
+    s.write(encodeFrame(FrameKind.HELLO, Buffer.from("not a hello")));
+    expect(lastAlert(await closed)).toMatchObject({ code: "bad_hello" });
+
+    const t = await rawSocket(srv.port);
+    const tClosed = readUntilClose(t);
+    const hello = encodeClientHello(newNonce());
+    t.end(hello.subarray(0, 10)); // half a frame, then FIN
+    expect((await tClosed).length).toBe(0);
+    await stillServes(srv.port);
+  });
+
+  it("drops a slowloris peer that never completes its frame; others unaffected", async () => {
+    srv = await startServer({ limits: { frameTimeoutMs: 400 } });
+    const s = await rawSocket(srv.port);
+    const closed = readUntilClose(s);
+    const hello = encodeClientHello(newNonce());
+    let stop = false;
+    void (async () => {
+      // One byte at a time, slower than the frame limit allows.
+      for (let i = 0; i < hello.length - 1 && !stop && !s.destroyed; i++) {
+        s.write(hello.subarray(i, i + 1));
+        await sleep(100);
+      }
+    })();
+    const got = await closed;
+    stop = true;
+    expect(lastAlert(got)).toMatchObject({ code: "timeout" });
+    await stillServes(srv.port);
+  });
+
+  it("closes a connection that sends nothing, and one idle after its last frame", async () => {
+    srv = await startServer({ limits: { frameTimeoutMs: 300, idleTimeoutMs: 500 } });
+    const silent = await rawSocket(srv.port);
+    expect(lastAlert(await readUntilClose(silent))).toMatchObject({ code: "timeout" });
+    const c = await client(srv.port);
+    const err = await c.closed();
+    expect(err).toMatchObject({ code: "timeout" });
+  });
+
+  it("refuses connections over the limit with too_many", async () => {
+    srv = await startServer({ maxConnections: 1 });
+    const a = await client(srv.port);
+    await expect(client(srv.port)).rejects.toMatchObject({ code: "too_many" });
+    await a.close();
+  });
+
+  it("stops cleanly: clients told, and every acknowledged send is in the store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chat-stop-"));
+    const db = join(dir, "chat.db");
+    srv = await startServer({ db });
+    const c = await loggedIn(srv.port, "alice");
+    await c.call("createChannel", { channel: "c" });
+    const shutdown = new Promise<void>((r) => {
+      c.onPush = (p) => p.push === "shutdown" && r();
+    });
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      c.call("send", { channel: "c", text: `m${i}` }).then(
+        (r) => r.msgId as number,
+        () => undefined,
+      ),
+    );
+    await sends[0];
+    await srv.stop();
+    srv = undefined;
+    const acked = (await Promise.all(sends)).filter((x) => x !== undefined);
+    expect(acked.length).toBeGreaterThan(0);
+    await shutdown;
+    expect(await c.closed()).toBeUndefined();
+    const store = openSqliteStore(db);
+    for (const id of acked) expect(store.getMessage("c", id)?.text).toMatch(/^m\d+$/);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
