@@ -9,6 +9,7 @@ import { debug, info, step, warn } from "../lib/log.ts";
 import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { configureKey, configureQemu, isConfigured } from "../lib/qemu-configure.ts";
 import { qemuFirmwareArgs } from "../lib/qemu-firmware.ts";
+import { withQemuLock } from "../lib/qemu-lock.ts";
 import { runNinja } from "../lib/qemu-ninja.ts";
 import {
   generatePatch,
@@ -54,37 +55,50 @@ const target: BuildTarget = {
   deps: [],
   async build({ force }) {
     const key = await buildKey();
-    if (!force && (await currentStamp()) === key && existsSync(patchedQemuPath()))
-      return "up-to-date";
-    await rm(stampFile(), { force: true });
-    await ensurePackages("qemu");
-    const version = await ensureQemuSource();
-    const patch = await generatePatch(qemuPristineDir());
-    if ((await readCheckedInPatch()) !== patch)
-      warn(
-        `${relative(repoRoot, patchFile)} is stale (building from the current sources); ` +
-          "run `npx lab export-patch` before committing",
-      );
-    const sync = await step("applying the virtio-cryptodev patch", () =>
-      syncWorkTree(qemuPristineDir(), version, patch),
-    );
-    debug(`work tree: ${sync.fresh ? "fresh copy" : `changed ${sync.changed.join(" ") || "-"}`}`);
-    if (!(await isConfigured())) {
-      const summary = await configureQemu();
-      for (const line of summary) debug(`configure: ${line}`);
-    }
-    const r = await step("building qemu-system-x86_64", (progress) =>
-      runNinja("qemu-system-x86_64", progress),
-    );
-    if (!existsSync(patchedQemuPath()))
-      throw new LabError(`ninja finished but ${patchedQemuPath()} is missing`);
-    qemuFirmwareArgs(); // throws with the packages to install if firmware is missing
-    await writeFile(stampFile(), `${key}\n`);
-    info(`qemu: ${patchedQemuPath()} (${r.steps} build steps)`);
-    return "built";
+    const current = async () =>
+      !force && (await currentStamp()) === key && existsSync(patchedQemuPath());
+    if (await current()) return "up-to-date";
+    return withQemuLock(async () => {
+      // Another build may have produced exactly this while we waited.
+      if (await current()) return "up-to-date";
+      await buildLocked(key);
+      return "built";
+    });
   },
   async clean() {
-    await rm(cachePath("qemu"), { recursive: true, force: true });
+    await withQemuLock(() => rm(cachePath("qemu"), { recursive: true, force: true }));
   },
 };
 export default target;
+
+/**
+ * The build proper, under the cache lock: packages, pristine source, the
+ * generated patch onto the work tree, configure (once), incremental ninja.
+ */
+async function buildLocked(key: string): Promise<void> {
+  await rm(stampFile(), { force: true });
+  await ensurePackages("qemu");
+  const version = await ensureQemuSource();
+  const patch = await generatePatch(qemuPristineDir());
+  if ((await readCheckedInPatch()) !== patch)
+    warn(
+      `${relative(repoRoot, patchFile)} is stale (building from the current sources); ` +
+        "run `npx lab export-patch` before committing",
+    );
+  const sync = await step("applying the virtio-cryptodev patch", () =>
+    syncWorkTree(qemuPristineDir(), version, patch),
+  );
+  debug(`work tree: ${sync.fresh ? "fresh copy" : `changed ${sync.changed.join(" ") || "-"}`}`);
+  if (!(await isConfigured())) {
+    const summary = await configureQemu();
+    for (const line of summary) debug(`configure: ${line}`);
+  }
+  const r = await step("building qemu-system-x86_64", (progress) =>
+    runNinja("qemu-system-x86_64", progress),
+  );
+  if (!existsSync(patchedQemuPath()))
+    throw new LabError(`ninja finished but ${patchedQemuPath()} is missing`);
+  qemuFirmwareArgs(); // throws with the packages to install if firmware is missing
+  await writeFile(stampFile(), `${key}\n`);
+  info(`qemu: ${patchedQemuPath()} (${r.steps} build steps)`);
+}

@@ -5,7 +5,13 @@ import { LabError, UsageError } from "../lib/errors.ts";
 import { info } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
 import { generatePatch, patchFile, readCheckedInPatch } from "../lib/qemu-patch.ts";
-import { ensureQemuSource, qemuPristineDir } from "../lib/qemu-source.ts";
+import { withQemuLock } from "../lib/qemu-lock.ts";
+import {
+  ensureQemuSource,
+  pristineVersion,
+  qemuPristineDir,
+  qemuSourcePin,
+} from "../lib/qemu-source.ts";
 
 const command: Command = {
   summary: "write the QEMU device as one patch (host-backend/patches/)",
@@ -34,7 +40,9 @@ source into the cache first if needed.
       } else if (a.startsWith("--output=")) output = resolve(a.slice("--output=".length));
       else throw new UsageError(`lab export-patch: unexpected argument ${a}`);
     }
-    await ensureQemuSource();
+    // Fetching the source takes the cache lock; a present tree is only read.
+    if ((await pristineVersion()) === qemuSourcePin.version) await ensureQemuSource();
+    else await withQemuLock(ensureQemuSource);
     const text = await generatePatch(qemuPristineDir());
     const shown = relative(repoRoot, output).startsWith("..") ? output : relative(repoRoot, output);
     const current = await readCheckedInPatch(output);
