@@ -26,6 +26,8 @@ const entryPath = join(srcDir, "main.ts");
 /** The guest half of the end-to-end chat (demo and chat.vm.test.ts). */
 const demoDir = join(repoRoot, "scripts", "demo");
 export const scenarioBundlePath = join(distDir, "chat-scenario.mjs");
+/** The cryptodev provider's in-guest self-test (cryptodev.vm.test.ts). */
+export const selftestBundlePath = join(distDir, "cryptodev-selftest.mjs");
 
 /** ESM output still meets CommonJS dependencies calling require(). */
 const banner = `import { createRequire as __labCreateRequire } from "node:module";
@@ -35,7 +37,12 @@ const require = createRequire(import.meta.url);
 
 async function appKey(): Promise<string> {
   const esbuildVersion = (require("esbuild/package.json") as { version: string }).version;
-  const files = [...(await listFiles(srcDir)), ...(await listFiles(demoDir))];
+  // The self-test bundles the shared known-answer vectors too.
+  const files = [
+    ...(await listFiles(srcDir)),
+    ...(await listFiles(demoDir)),
+    join(appDir, "test", "vectors.ts"),
+  ];
   return hashFiles(files, [`esbuild ${esbuildVersion}`, banner]);
 }
 
@@ -51,6 +58,7 @@ const target: BuildTarget = {
       !force &&
       existsSync(bundlePath) &&
       existsSync(scenarioBundlePath) &&
+      existsSync(selftestBundlePath) &&
       (await readStamp(distDir)) === key
     )
       return "up-to-date";
@@ -61,6 +69,7 @@ const target: BuildTarget = {
         entryPoints: [
           { in: entryPath, out: "chat" },
           { in: join(demoDir, "guest-main.ts"), out: "chat-scenario" },
+          { in: join(demoDir, "cryptodev-selftest.ts"), out: "cryptodev-selftest" },
         ],
         outExtension: { ".js": ".mjs" },
         bundle: true,

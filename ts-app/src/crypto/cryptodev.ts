@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -82,7 +83,7 @@ function isNativeSysError(e: unknown): e is NativeSysError {
 }
 
 /** Rewraps the addon's errors as CryptodevError; anything else unchanged. */
-function typed(e: unknown): unknown {
+export function typed(e: unknown): unknown {
   if (!isNativeSysError(e)) return e;
   let msg = e.message;
   if (e.syscall === "open" && (e.code === "ENOENT" || e.code === "ENXIO" || e.code === "ENODEV"))
@@ -211,6 +212,19 @@ export interface CryptodevProvider extends CryptoProvider {
 }
 
 const hmacSha256Len = 32;
+/** The longest HMAC key the ABI takes (CRYPTO_HMAC_MAX_KEY_LEN). */
+const maxMacKeyLen = 512;
+
+/**
+ * An HMAC key the device accepts and that gives the same MAC (RFC 2104):
+ * a key longer than the hash's block is replaced by its hash anyway, and an
+ * empty key is zero-padded to the block just like a single zero byte.
+ */
+export function deviceMacKey(key: Uint8Array): Uint8Array {
+  if (key.length === 0) return new Uint8Array(1);
+  if (key.length > maxMacKeyLen) return createHash("sha256").update(key).digest();
+  return key;
+}
 
 /**
  * Opens `devicePath` and returns a provider on it. Rejects with a
@@ -251,8 +265,9 @@ export async function openCryptodevProvider(
     devicePath,
     aesCbcEncrypt: (key, iv, data) => cbc(COP_ENCRYPT, key, iv, data),
     aesCbcDecrypt: (key, iv, data) => cbc(COP_DECRYPT, key, iv, data),
-    async hmacSha256(key, data) {
+    async hmacSha256(rawKey, data) {
       live();
+      const key = deviceMacKey(rawKey);
       return call(() =>
         sessions.use(
           `hmac-sha256:${keyId(key)}`,
