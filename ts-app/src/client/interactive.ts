@@ -35,6 +35,18 @@ function describe(cmd: ClientCommand, r: Result): string {
       return `sent #${String(r.msgId)}`;
     case "subscribe":
       return `joined ${cmd.channel}; new messages appear as they arrive`;
+    case "register":
+      return typeof r.text === "string"
+        ? r.text
+        : `registered ${cmd.user}; now /login ${cmd.user} PASSWORD`;
+    case "login":
+      return `logged in as ${cmd.user}`;
+    case "createChannel":
+      return typeof r.text === "string"
+        ? r.text
+        : `created ${cmd.channel}; you are its first member`;
+    case "addMember":
+      return typeof r.text === "string" ? r.text : `added ${cmd.user} to ${cmd.channel}`;
     default:
       return typeof r.text === "string" ? r.text : "ok";
   }
@@ -55,7 +67,9 @@ export async function runInteractive(backend: ClientBackend, banner: string): Pr
   });
   let current: string | undefined;
   let lost = false;
+  let quitting = false;
   void backend.closed().then((e) => {
+    if (quitting) return;
     lost = true;
     print(`* connection closed${e ? `: ${e.message}` : ""}`);
     rl.close();
@@ -97,6 +111,7 @@ export async function runInteractive(backend: ClientBackend, banner: string): Pr
     if (lost) break;
   }
   clearInterval(keepalive);
+  quitting = true;
   rl.close();
   if (!lost) await backend.close();
   return lost ? 3 : 0;

@@ -7,6 +7,7 @@
  * store in one transaction (group commit); each send's promise resolves only
  * after that commit returned, i.e. once the message is durable.
  */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { ChatError } from "../errors.ts";
 import type { ChatMessage } from "../protocol/messages.ts";
 import type { ChatStore, NewMessage } from "../store/store.ts";
@@ -47,6 +48,8 @@ export class ChatModel {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private listeners = new Set<MessageListener>();
+  private readonly cacheKey = randomBytes(32);
+  private readonly verified = new Map<string, Buffer>();
 
   constructor(private readonly store: ChatStore) {}
 
@@ -66,7 +69,12 @@ export class ChatModel {
       throw new ChatError("user_exists", `user ${user} already exists`);
   }
 
-  /** Throws auth_failed for a wrong password or an unknown user alike. */
+  /**
+   * Throws auth_failed for a wrong password or an unknown user alike.
+   * Classic mode sends the password with every packet; so that each packet
+   * does not cost a scrypt, a successful check is remembered as a keyed
+   * digest (HMAC with a per-process random key, never the password).
+   */
   async authenticate(user: string, password: string): Promise<void> {
     if (
       !user ||
@@ -75,8 +83,17 @@ export class ChatModel {
       Buffer.byteLength(password) > limits.passwordMax
     )
       throw new ChatError("auth_failed", "wrong user or password");
+    const digest = createHmac("sha256", this.cacheKey)
+      .update(user)
+      .update("\0")
+      .update(password)
+      .digest();
+    const known = this.verified.get(user);
+    if (known && timingSafeEqual(known, digest)) return;
     const ok = await verifyPassword(password, this.store.getPasswordHash(user));
     if (!ok) throw new ChatError("auth_failed", "wrong user or password");
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(user, digest);
   }
 
   userExists(user: string): boolean {
