@@ -112,6 +112,22 @@ export function newNonce(): Buffer {
   return randomBytes(NONCE_BYTES);
 }
 
+/**
+ * Random IVs cut from a 4 KiB pool of CSPRNG output: one randomBytes call
+ * per 256 frames instead of one per frame (it showed in fan-out profiles).
+ */
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+export function randomIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(4096);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + IV_BYTES));
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
 export function encodeClientHello(nonce: Buffer): Buffer {
   return encodeFrame(FrameKind.HELLO, Buffer.concat([Buffer.from([PROTOCOL_VERSION]), nonce]));
 }
@@ -185,7 +201,7 @@ export async function seal(
   keys: DirectionKeys,
   seq: number,
   plaintext: Uint8Array,
-  iv: Buffer = randomBytes(IV_BYTES),
+  iv: Buffer = randomIv(),
 ): Promise<Buffer> {
   if (plaintext.length > MAX_PLAINTEXT)
     throw new ChatError("too_large", `message of ${plaintext.length} bytes over ${MAX_PLAINTEXT}`);

@@ -5,7 +5,8 @@
  */
 import type { ChatMessage } from "../protocol/messages.ts";
 
-export type Deliver = (channel: string, message: ChatMessage) => void;
+/** Gets the push, already serialised once for every subscriber. */
+export type Deliver = (push: Buffer) => void;
 
 export class Hub {
   private readonly byChannel = new Map<string, Map<number, Deliver>>();
@@ -25,7 +26,8 @@ export class Hub {
   publish(channel: string, message: ChatMessage): number {
     const subs = this.byChannel.get(channel);
     if (!subs) return 0;
-    for (const deliver of subs.values()) deliver(channel, message);
+    const push = Buffer.from(JSON.stringify({ push: "message", channel, message }), "utf8");
+    for (const deliver of subs.values()) deliver(push);
     return subs.size;
   }
 }

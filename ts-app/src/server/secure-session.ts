@@ -10,7 +10,6 @@ import {
   errorResponse,
   okResponse,
   parseRequest,
-  type ChatMessage,
   type Push,
   type Request,
   type Response,
@@ -175,7 +174,7 @@ export class SecureSession implements Session {
           if (!this.subs.has(req.channel) && this.subs.size >= this.ctx.maxSubscriptions)
             throw new ChatError("too_many", `at most ${this.ctx.maxSubscriptions} subscriptions`);
           this.subs.add(req.channel);
-          this.ctx.hub.subscribe(req.channel, this.conn.id, (ch, m) => this.deliver(ch, m));
+          this.ctx.hub.subscribe(req.channel, this.conn.id, (push) => this.sendBytes(push));
           return reply({ lastId: model.lastId(req.channel) });
         }
         case "unsubscribe":
@@ -188,10 +187,6 @@ export class SecureSession implements Session {
     } catch (e) {
       this.sendError(req.id, e);
     }
-  }
-
-  private deliver(channel: string, message: ChatMessage): void {
-    this.sendPush({ push: "message", channel, message });
   }
 
   private sendError(id: number, e: unknown): void {
@@ -213,9 +208,12 @@ export class SecureSession implements Session {
 
   /** Seals in order on the output chain; sequence numbers follow write order. */
   private sendSealed(obj: Response | Push): void {
+    this.sendBytes(Buffer.from(JSON.stringify(obj), "utf8"));
+  }
+
+  private sendBytes(data: Buffer): void {
     const keys = this.keys;
     if (!keys || this.failed || this.conn.closed) return;
-    const data = Buffer.from(JSON.stringify(obj), "utf8");
     this.out = this.out.then(async () => {
       if (this.conn.closed) return;
       try {
