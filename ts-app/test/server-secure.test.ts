@@ -257,6 +257,43 @@ describe("secure server", () => {
     await a.close();
   });
 
+  it("a late reply never reaches a newer client (connection ids, not fds)", async () => {
+    srv = await startServer();
+    const owner = await loggedIn(srv.port, "owner");
+    await owner.call("createChannel", { channel: "busy" });
+    for (let round = 0; round < 10; round++) {
+      const a = await loggedIn(srv.port, "owner");
+      await a.call("subscribe", { channel: "busy" });
+      // Requests in flight, then gone: their answers and pushes are orphaned.
+      for (let k = 0; k < 5; k++)
+        void a.request("send", { channel: "busy", text: `r${round}` }).catch(() => {});
+      void owner.request("send", { channel: "busy", text: `o${round}` });
+      (a as unknown as { socket: { destroy(): void } }).socket.destroy();
+      // A newcomer likely gets the same fd on the server; it must see nothing of a's.
+      const b = await loggedIn(srv.port, `new${round}`);
+      let pushes = 0;
+      b.onPush = () => pushes++;
+      expect(await b.call("ping")).toMatchObject({ ok: true });
+      expect(await b.call("channels")).toMatchObject({ channels: [] });
+      expect(pushes).toBe(0);
+      await b.close();
+    }
+    await owner.close();
+  });
+
+  it("closes a connection after repeated failed logins", async () => {
+    srv = await startServer();
+    await (await loggedIn(srv.port, "alice")).close();
+    const c = await client(srv.port);
+    const tries = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        c.request("login", { user: "alice", password: "guess" }).catch((e: Error) => e),
+      ),
+    );
+    expect(tries[0]).toMatchObject({ ok: false, error: { code: "auth_failed" } });
+    expect(await c.closed()).toMatchObject({ code: "too_many" });
+  });
+
   it("stops cleanly: clients told, and every acknowledged send is in the store", async () => {
     const dir = mkdtempSync(join(tmpdir(), "chat-stop-"));
     const db = join(dir, "chat.db");

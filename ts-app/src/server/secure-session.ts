@@ -28,6 +28,9 @@ import {
 import type { Connection } from "./connection.ts";
 import type { ServerContext, Session } from "./context.ts";
 
+/** Failed logins after which the connection is closed. */
+export const maxFailedLogins = 5;
+
 export class SecureSession implements Session {
   private readonly reader = new FrameReader();
   private keys: SessionKeys | undefined;
@@ -37,6 +40,7 @@ export class SecureSession implements Session {
   private user: string | undefined;
   private readonly subs = new Set<string>();
   private failed = false;
+  private failedLogins = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -138,7 +142,18 @@ export class SecureSession implements Session {
         case "login":
           if (this.user)
             throw new ChatError("already_logged_in", `already logged in as ${this.user}`);
-          await model.authenticate(req.user, req.password);
+          try {
+            await model.authenticate(req.user, req.password);
+          } catch (e) {
+            // Password guessing costs a connection every few tries.
+            if (++this.failedLogins >= maxFailedLogins) {
+              this.conn.log.warn(`${this.failedLogins} failed logins: closing`);
+              this.sendError(req.id, e);
+              this.fail(new ChatError("too_many", "too many failed logins"));
+              return;
+            }
+            throw e;
+          }
           this.user = req.user;
           this.conn.log.info(`logged in as ${req.user}`);
           return reply({ user: req.user });
