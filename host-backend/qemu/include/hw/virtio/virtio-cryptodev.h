@@ -1,0 +1,52 @@
+/*
+ * virtio-cryptodev: a virtio device executing /dev/crypto-style requests
+ * (cryptodev-linux semantics) for the lab's guest driver.
+ *
+ * Wire format: include/standard-headers/linux/virtio_cryptodev.h.
+ *
+ * Copyright (c) 2026 The virtio-cryptodev lab authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef QEMU_VIRTIO_CRYPTODEV_H
+#define QEMU_VIRTIO_CRYPTODEV_H
+
+#include "hw/virtio/virtio.h"
+#include "qom/object.h"
+
+#define TYPE_VIRTIO_CRYPTODEV "virtio-cryptodev-device"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOCryptodev, VIRTIO_CRYPTODEV)
+
+#define VIRTIO_CRYPTODEV_DEFAULT_MAX_HANDLES  1024
+#define VIRTIO_CRYPTODEV_DEFAULT_MAX_SESSIONS 256
+#define VIRTIO_CRYPTODEV_DEFAULT_MAX_DATA_LEN (4 * 1024 * 1024)
+#define VIRTIO_CRYPTODEV_DEFAULT_QUEUE_SIZE   128
+#define VIRTIO_CRYPTODEV_DEFAULT_INLINE_MAX   4096
+
+typedef struct VirtIOCryptodevConf {
+    char *engine;           /* "auto" (default), "host" or "builtin" */
+    char *host_device;      /* the host engine's device, /dev/crypto */
+    uint32_t max_handles;   /* open handles per device */
+    uint32_t max_sessions;  /* sessions per handle */
+    uint32_t max_data_len;  /* bytes of one CRYPT */
+    uint32_t inline_max;    /* CRYPTs up to this size run in the main loop */
+    uint16_t queue_size;
+} VirtIOCryptodevConf;
+
+struct VcdCore;
+struct VcdStats;
+
+struct VirtIOCryptodev {
+    VirtIODevice parent_obj;
+
+    VirtIOCryptodevConf conf;
+    VirtQueue *vq;
+    struct VcdCore *core;       /* handle table and engine */
+    struct VcdStats *stats;     /* QOM counters */
+    uint32_t engine_id;         /* enum virtio_cryptodev_engine */
+    unsigned inflight;          /* jobs in the thread pool */
+    bool quiescing;             /* reset/unrealize waiting for them */
+};
+
+#endif
