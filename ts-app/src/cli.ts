@@ -7,7 +7,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ChatError, ChatUsageError } from "./errors.ts";
+import { ChatError, ChatUsageError, CryptoProviderError } from "./errors.ts";
 import { parseProviderName, selectProvider } from "./crypto/select.ts";
 import type { CryptoProvider } from "./crypto/provider.ts";
 import { createLogger, parseLevel, type Logger } from "./log.ts";
@@ -51,7 +51,8 @@ client options:
   --register              with --user/--password: create the account first
   --linger MS             scripted: keep printing pushes MS ms after the last command
 
-Exit codes: 0 ok, 1 a scripted command failed, 2 usage, 3 connection failed or closed.`;
+Exit codes: 0 ok, 1 a scripted command failed, 2 usage, 3 connection failed or
+closed (wrong passphrase included), 4 the crypto provider failed (no device...).`;
 
 const options = {
   mode: { type: "string" },
@@ -261,6 +262,10 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       err((e as Error).message);
       return 2;
+    }
+    if (e instanceof CryptoProviderError) {
+      err(`crypto provider: ${e.message}`);
+      return 4;
     }
     if (e instanceof ChatError) {
       err(`${e.code}: ${e.message}`);

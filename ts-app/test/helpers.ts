@@ -94,3 +94,37 @@ export function readUntilClose(s: Socket): Promise<Buffer> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A hand-driven secure connection: handshake done, frames sealed by the test. */
+export async function rawSecure(port: number) {
+  const { FrameReader } = await import("../src/protocol/frames.ts");
+  const sec = await import("../src/protocol/secure.ts");
+  const p = createNodeProvider();
+  const s = await rawSocket(port);
+  const nonce = sec.newNonce();
+  s.write(sec.encodeClientHello(nonce));
+  const hello = await new Promise<Buffer>((r) => s.once("data", (d: Buffer) => r(d)));
+  const sh = sec.parseServerHello(new FrameReader().push(hello)[0]!);
+  const keys = await sec.deriveSessionKeys(p, await master(), nonce, sh.nonce);
+  let seq = 0;
+  return {
+    socket: s,
+    /** Seals one request (next sequence number). */
+    seal: (req: Record<string, unknown>) =>
+      sec.seal(p, keys.c2s, seq++, Buffer.from(JSON.stringify(req))),
+    /** Opens every frame of what the server sent. */
+    async openAll(bytes: Buffer): Promise<Record<string, unknown>[]> {
+      const out: Record<string, unknown>[] = [];
+      let rseq = 0;
+      for (const f of new FrameReader().push(bytes))
+        if (f.kind === 2)
+          out.push(
+            JSON.parse((await sec.open(p, keys.s2c, rseq++, f)).toString()) as Record<
+              string,
+              unknown
+            >,
+          );
+      return out;
+    },
+  };
+}

@@ -18,6 +18,7 @@ import {
   client,
   loggedIn,
   master,
+  rawSecure,
   rawSocket,
   readUntilClose,
   sleep,
@@ -292,6 +293,27 @@ describe("secure server", () => {
     );
     expect(tries[0]).toMatchObject({ ok: false, error: { code: "auth_failed" } });
     expect(await c.closed()).toMatchObject({ code: "too_many" });
+  });
+
+  it("a client that half-closes still gets every answer, sends once durable", async () => {
+    srv = await startServer();
+    await (await loggedIn(srv.port, "alice")).close();
+    const r = await rawSecure(srv.port);
+    const frames = [
+      await r.seal({ id: 1, op: "login", user: "alice", password: "pw-alice" }),
+      await r.seal({ id: 2, op: "createChannel", channel: "c" }),
+      // A slow request (scrypt): the FIN is seen while the queue still runs.
+      await r.seal({ id: 3, op: "register", user: "bob", password: "pw" }),
+    ];
+    for (let i = 0; i < 20; i++)
+      frames.push(await r.seal({ id: 10 + i, op: "send", channel: "c", text: `${i}` }));
+    const all = readUntilClose(r.socket);
+    r.socket.end(Buffer.concat(frames)); // every request and the FIN in one go
+    const answers = await r.openAll(await all);
+    expect(answers).toHaveLength(23);
+    expect(answers.every((a) => a.ok === true)).toBe(true);
+    const ids = answers.filter((a) => Number(a.id) >= 10).map((a) => a.msgId as number);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
   it("stops cleanly: clients told, and every acknowledged send is in the store", async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { ChatUsageError } from "../errors.ts";
+import { ChatUsageError, CryptoProviderError } from "../errors.ts";
 import { createNodeProvider } from "./node.ts";
 import type { CryptoProvider, ProviderName } from "./provider.ts";
 
@@ -31,7 +31,8 @@ export async function selectProvider(
   if (name === "node") return { provider: createNodeProvider() };
   const path = resolveDevicePath(device);
   if (name === "auto" && (!path || !existsSync(path))) return { provider: createNodeProvider() };
-  if (!path) throw new ChatUsageError("--crypto cryptodev: no /dev/cryptodev0 or /dev/crypto here");
+  if (!path)
+    throw new CryptoProviderError("--crypto cryptodev: no /dev/cryptodev0 or /dev/crypto here");
   const { openCryptodevProvider } = await import("./cryptodev.ts");
   return { provider: await openCryptodevProvider(path), device: path };
 }

@@ -33,6 +33,7 @@ export class Connection {
   closed = false;
   private queue: Promise<void> = Promise.resolve();
   private inflight = 0;
+  private readonly settleWaiters: (() => void)[] = [];
   private pausedBy = new Set<"inflight" | "output">();
   private idleTimer: NodeJS.Timeout | undefined;
   private frameTimer: NodeJS.Timeout | undefined;
@@ -100,6 +101,13 @@ export class Connection {
   done(): void {
     this.inflight--;
     if (this.inflight < this.limits.maxInflight) this.unpause("inflight");
+    if (this.inflight === 0) for (const w of this.settleWaiters.splice(0)) w();
+  }
+
+  /** Resolves once every request read so far has been answered (detached ones too). */
+  settled(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((r) => this.settleWaiters.push(r));
   }
 
   /** Resolves when every queued task has run. */

@@ -73,11 +73,12 @@ export class SecureSession implements Session {
   }
 
   onEnd(): void {
-    void this.conn.idle().then(() => this.out.then(() => this.conn.end()));
+    // Answer everything read (sends included, once durable), then close.
+    void this.conn.settled().then(() => this.out.then(() => this.conn.end()));
   }
 
   shutdown(): void {
-    void this.conn.idle().then(() => {
+    void this.conn.settled().then(() => {
       if (this.keys && !this.failed) this.sendPush({ push: "shutdown" });
       return this.out.then(() => this.conn.end());
     });
