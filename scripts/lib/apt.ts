@@ -45,7 +45,17 @@ export const systemPackages = {
     "qemu-system-data",
   ],
   driver: ["make", "gcc", "libelf-dev"],
-  fuzz: ["clang", "libclang-rt-14-dev"],
+  // host-backend/test: clang + libFuzzer for the harness, gcc + nettle + glib
+  // for the unit tests (and their fake /dev/crypto)
+  fuzz: [
+    "clang",
+    "libclang-rt-14-dev",
+    "make",
+    "gcc",
+    "pkg-config",
+    "nettle-dev",
+    "libglib2.0-dev",
+  ],
   bench: ["ngircd"],
 } as const satisfies Record<string, readonly string[]>;
 

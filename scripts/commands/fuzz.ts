@@ -1,0 +1,50 @@
+import { runFuzz } from "../../host-backend/test/c-harness.ts";
+import type { Command } from "../lib/command.ts";
+import { LabError, UsageError } from "../lib/errors.ts";
+import { info, step } from "../lib/log.ts";
+
+const command: Command = {
+  summary: "fuzz the device's request decoder/validator (libFuzzer, ASan/UBSan)",
+  usage: `usage: lab fuzz [--seconds N]
+
+Builds host-backend/test/fuzz-core.c with clang
+(-fsanitize=fuzzer,address,undefined) and runs it for N seconds (default 60)
+on the corpus kept in the cache (~/.cache/cryptodev-lab/host-tests/corpus),
+seeded from host-backend/test/fuzz-seeds/. Prints the executions and what it
+found; exits 1 if libFuzzer found a crash, a leak or a hang (the input is
+kept under .../host-tests/artifacts/).
+
+  --seconds N   how long to fuzz (npm run fuzz -- --seconds 30)`,
+  async run(argv) {
+    let seconds = 60;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i] ?? "";
+      let v: string | undefined;
+      if (a === "--seconds") v = argv[++i];
+      else if (a.startsWith("--seconds=")) v = a.slice("--seconds=".length);
+      else throw new UsageError(`lab fuzz: unexpected argument ${a}`);
+      seconds = Number(v);
+      if (!Number.isInteger(seconds) || seconds < 1)
+        throw new UsageError("lab fuzz: --seconds needs a whole number of seconds ≥ 1");
+    }
+    const r = await step(`fuzzing the device decoder for ${seconds}s`, (progress) =>
+      runFuzz(seconds, progress),
+    );
+    const line =
+      `${r.execs} executions in ${r.seconds}s (${r.execsPerSecond}/s), ` +
+      `${r.newUnits} new inputs, corpus ${r.corpusFiles} files`;
+    if (r.exitCode !== 0 || r.artifacts.length > 0) {
+      process.stderr.write(`${r.tail}\n`);
+      throw new LabError(
+        `fuzzing found a problem (libFuzzer exit ${r.exitCode}): ${line}`,
+        1,
+        r.artifacts.length
+          ? `reproduce: ${r.artifacts.map((a) => `host-tests/fuzz-core ${a}`).join("; ")}`
+          : undefined,
+      );
+    }
+    info(`fuzz: ${line}; no crash, leak or hang`);
+    return 0;
+  },
+};
+export default command;
