@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { relative } from "node:path";
+import { execa } from "execa";
 import { ensurePackages } from "../lib/apt.ts";
 import type { BuildTarget } from "../lib/build-target.ts";
 import { hashKey } from "../lib/cache.ts";
@@ -71,6 +72,17 @@ const target: BuildTarget = {
 };
 export default target;
 
+/** The binary must offer our device; a hook that lost its Kconfig line would not. */
+async function checkDevice(): Promise<void> {
+  const r = await execa(patchedQemuPath(), ["-device", "help"], { reject: false, timeout: 20_000 });
+  if (!/^name "virtio-cryptodev-pci"/m.test(r.stdout))
+    throw new LabError(
+      "the built QEMU has no virtio-cryptodev-pci device",
+      1,
+      "check host-backend/hooks (the Kconfig and meson.build lines that enable the device)",
+    );
+}
+
 /**
  * The build proper, under the cache lock: packages, pristine source, the
  * generated patch onto the work tree, configure (once), incremental ninja.
@@ -98,6 +110,7 @@ async function buildLocked(key: string): Promise<void> {
   );
   if (!existsSync(patchedQemuPath()))
     throw new LabError(`ninja finished but ${patchedQemuPath()} is missing`);
+  await checkDevice();
   qemuFirmwareArgs(); // throws with the packages to install if firmware is missing
   await writeFile(stampFile(), `${key}\n`);
   info(`qemu: ${patchedQemuPath()} (${r.steps} build steps)`);
