@@ -20,7 +20,7 @@ const clientBin = join(dir, "an_client");
 /** Builds a binary; resolves to the compiler's complaint, or undefined when built. */
 async function build(out: string, extra: string[]): Promise<string | undefined> {
   const r = await execa("gcc", ["-O1", "-Wall", "-o", out, src, ...extra], { reject: false });
-  return r.exitCode === 0 ? undefined : (r.stderr || r.message).split("\n")[0];
+  return r.exitCode === 0 ? undefined : ((r.stderr || r.message).split("\n")[0] ?? "failed");
 }
 
 let noGcc: string | undefined;
