@@ -20,7 +20,9 @@ const clientBin = join(dir, "an_client");
 /** Builds a binary; resolves to the compiler's complaint, or undefined when built. */
 async function build(out: string, extra: string[]): Promise<string | undefined> {
   const r = await execa("gcc", ["-O1", "-Wall", "-o", out, src, ...extra], { reject: false });
-  return r.exitCode === 0 ? undefined : ((r.stderr || r.message).split("\n")[0] ?? "failed");
+  if (r.exitCode === 0) return undefined;
+  const why = String(r.stderr ?? "") || String(r.message ?? "") || "gcc failed";
+  return why.split("\n")[0];
 }
 
 let noGcc: string | undefined;
