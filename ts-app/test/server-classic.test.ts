@@ -4,7 +4,7 @@
  * no padding), written to the socket; the answer read back the same way.
  * Encryption here is node:crypto directly, not the chat's own code.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Command,
@@ -190,6 +190,16 @@ describe("classic server (AN Protocol 2.0)", () => {
     ]);
     expect(partial).toHaveLength(0);
     const good = await exchange(srv.port, [q({ command: CREATE_USER, arg1: "dave", arg2: "x" })]);
+    expect(good[0]).toMatchObject({ ok: true });
+  });
+
+  it("answers random garbage packets with failures and keeps serving", async () => {
+    srv = await startServer({ mode: "classic" });
+    const junk = Array.from({ length: 60 }, () => randomBytes(PACKET_SIZE));
+    const a = await exchange(srv.port, junk);
+    expect(a).toHaveLength(60);
+    expect(a.every((x) => !x.ok && x.type === PacketType.ANSWER)).toBe(true);
+    const good = await exchange(srv.port, [q({ command: CREATE_USER, arg1: "gina", arg2: "x" })]);
     expect(good[0]).toMatchObject({ ok: true });
   });
 
