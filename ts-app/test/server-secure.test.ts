@@ -159,6 +159,30 @@ describe("secure server", () => {
     await Promise.all([...clients, admin].map((c) => c.close()));
   });
 
+  it("pages long histories within the frame limit", async () => {
+    srv = await startServer();
+    const c = await loggedIn(srv.port, "alice");
+    await c.call("createChannel", { channel: "big" });
+    const text = "é".repeat(2000); // 4000 bytes, the limit is 4096
+    await Promise.all(Array.from({ length: 60 }, () => c.call("send", { channel: "big", text })));
+    const seen: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const h = await c.call("history", {
+        channel: "big",
+        limit: 200,
+        ...(before !== undefined ? { before } : {}),
+      });
+      const ms = h.messages as ChatMessage[];
+      if (!ms.length) break;
+      expect(ms.length).toBeLessThan(60); // one frame cannot hold them all
+      seen.unshift(...ms.map((m) => m.id));
+      before = ms[0]!.id;
+    }
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    await c.close();
+  });
+
   it("wrong passphrase: a clean error for that client, the others unaffected", async () => {
     srv = await startServer();
     const good = await loggedIn(srv.port, "alice");

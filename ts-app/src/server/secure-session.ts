@@ -10,6 +10,7 @@ import {
   errorResponse,
   okResponse,
   parseRequest,
+  type ChatMessage,
   type Push,
   type Request,
   type Response,
@@ -19,6 +20,7 @@ import {
   encodeAlert,
   encodeServerHello,
   newNonce,
+  MAX_PLAINTEXT,
   open,
   parseClientHello,
   seal,
@@ -27,6 +29,25 @@ import {
 } from "../protocol/secure.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext, Session } from "./context.ts";
+
+/** Room left in a frame for a history page (the rest of the answer is small). */
+const responseBudget = MAX_PLAINTEXT - 1024;
+
+/**
+ * The newest messages of a page that fit in `budget` bytes of JSON, oldest
+ * first: a client pages back with `before` = the first id it got.
+ */
+export function fitNewest(messages: ChatMessage[], budget: number): ChatMessage[] {
+  let used = 0;
+  let start = messages.length;
+  while (start > 0) {
+    const size = Buffer.byteLength(JSON.stringify(messages[start - 1])) + 1;
+    if (used + size > budget) break;
+    used += size;
+    start--;
+  }
+  return messages.slice(start);
+}
 
 /** Failed logins after which the connection is closed. */
 export const maxFailedLogins = 5;
@@ -183,8 +204,10 @@ export class SecureSession implements Session {
         }
         case "read":
           return reply(model.read(user, req.channel, req.msgId));
-        case "history":
-          return reply(model.history(user, req.channel, req.before, req.limit));
+        case "history": {
+          const h = model.history(user, req.channel, req.before, req.limit);
+          return reply({ ...h, messages: fitNewest(h.messages, responseBudget) });
+        }
         case "subscribe": {
           model.checkMember(user, req.channel);
           if (!this.subs.has(req.channel) && this.subs.size >= this.ctx.maxSubscriptions)
@@ -215,7 +238,12 @@ export class SecureSession implements Session {
   }
 
   private sendResponse(r: Response): void {
-    this.sendSealed(r);
+    const data = Buffer.from(JSON.stringify(r), "utf8");
+    if (data.length > MAX_PLAINTEXT) {
+      this.sendSealed(errorResponse(r.id, "too_large", "the answer would not fit in a frame"));
+      return;
+    }
+    this.sendBytes(data);
   }
 
   private sendPush(p: Push): void {
