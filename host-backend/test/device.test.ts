@@ -1,0 +1,489 @@
+/**
+ * The real virtio-cryptodev device in the patched QEMU, driven from the host
+ * through qtest (no guest kernel): the builtin engine against node:crypto,
+ * large requests through the thread pool, many requests in flight,
+ * descriptor layouts, malformed chains, limits, reset, QOM counters and
+ * trace events. The guest driver's own end-to-end tests are in
+ * guest-driver/.
+ */
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { patchedQemuPath } from "../../scripts/lib/paths.ts";
+import { qemuFirmwareArgs } from "../../scripts/lib/qemu-firmware.ts";
+import { startMachine, type Chain, type Machine, type VirtioCryptodev } from "./qtest-virtio.ts";
+import {
+  ALG,
+  decodeInfo,
+  decodeResp,
+  E,
+  encodeReq,
+  F_WRITE_IV,
+  INFO_SIZE,
+  OP,
+  RESP_SIZE,
+  type Req,
+  type Resp,
+} from "./wire.ts";
+
+const qemu = patchedQemuPath();
+const haveQemu = existsSync(qemu);
+
+interface Answer {
+  resp: Resp;
+  out: Buffer;
+  usedLen: number;
+}
+
+/** One request as one readable and one writable descriptor. */
+function chain(req: Req, payload: Buffer[] = [], outLen = 0): Chain {
+  return {
+    readable: [Buffer.concat([encodeReq(req), ...payload])],
+    writable: [outLen + RESP_SIZE],
+  };
+}
+
+async function call(d: VirtioCryptodev, c: Chain): Promise<Answer> {
+  const [r] = await d.batch([c]);
+  if (!r) throw new Error("no completion");
+  return answer(r.data, r.usedLen);
+}
+
+function answer(data: Buffer, usedLen: number): Answer {
+  return { resp: decodeResp(data), out: data.subarray(0, data.length - RESP_SIZE), usedLen };
+}
+
+async function open(d: VirtioCryptodev): Promise<number> {
+  const a = await call(d, chain({ op: OP.OPEN }));
+  expect(a.resp.status).toBe(0);
+  return a.resp.id;
+}
+
+async function session(
+  d: VirtioCryptodev,
+  handle: number,
+  o: { cipher?: number; key?: Buffer; mac?: number; mackey?: Buffer },
+): Promise<Resp> {
+  const key = o.key ?? Buffer.alloc(0);
+  const mackey = o.mackey ?? Buffer.alloc(0);
+  const a = await call(
+    d,
+    chain(
+      {
+        op: OP.CREATE_SESSION,
+        handle,
+        cipher: o.cipher ?? 0,
+        mac: o.mac ?? 0,
+        keylen: key.length,
+        mackeylen: mackey.length,
+      },
+      [key, mackey],
+    ),
+  );
+  return a.resp;
+}
+
+interface CryptArgs {
+  handle: number;
+  session: number;
+  decrypt?: boolean;
+  iv?: Buffer;
+  src: Buffer;
+  dst?: boolean;
+  ivOut?: number;
+  macLen?: number;
+  tag?: bigint;
+}
+
+function cryptChain(a: CryptArgs): Chain {
+  const iv = a.iv ?? Buffer.alloc(0);
+  const dstLen = a.dst === false ? 0 : a.src.length;
+  return chain(
+    {
+      op: OP.CRYPT,
+      handle: a.handle,
+      session: a.session,
+      cop: a.decrypt ? 1 : 0,
+      flags: a.ivOut ? F_WRITE_IV : 0,
+      srcLen: a.src.length,
+      ivLen: iv.length,
+      dstLen,
+      ivOutLen: a.ivOut ?? 0,
+      macLen: a.macLen ?? 0,
+      tag: a.tag ?? 0n,
+    },
+    [iv, a.src],
+    dstLen + (a.ivOut ?? 0) + (a.macLen ?? 0),
+  );
+}
+
+function nodeCipher(name: string, key: Buffer, iv: Buffer | null, data: Buffer, decrypt = false) {
+  const c = decrypt ? createDecipheriv(name, key, iv) : createCipheriv(name, key, iv);
+  c.setAutoPadding(false);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+function ctrAdd(iv: Buffer, blocks: number): Buffer {
+  const n = (BigInt("0x" + iv.toString("hex")) + BigInt(blocks)) % (1n << 128n);
+  return Buffer.from(n.toString(16).padStart(32, "0"), "hex");
+}
+
+async function qom(m: Machine, id: string, prop: string): Promise<unknown> {
+  return m.qmp.execute("qom-get", { path: `/machine/peripheral/${id}`, property: prop });
+}
+
+describe.skipIf(!haveQemu)(
+  "virtio-cryptodev in QEMU via qtest" +
+    (haveQemu ? "" : " (skipped: no patched QEMU; run `npx lab build qemu`)"),
+  () => {
+    let m: Machine;
+    let d0: VirtioCryptodev;
+    let d1: VirtioCryptodev;
+
+    beforeAll(async () => {
+      m = await startMachine(
+        qemu,
+        qemuFirmwareArgs(),
+        [
+          "virtio-cryptodev-pci,id=cryptodev0,engine=builtin",
+          "virtio-cryptodev-pci,id=cryptodev1,engine=auto,max-handles=2,max-sessions=2,max-data-len=65536,inline-max=0",
+        ],
+        ["-trace", "enable=virtio_cryptodev_*"],
+      );
+      expect(m.devices).toHaveLength(2);
+      [d0, d1] = m.devices as [VirtioCryptodev, VirtioCryptodev];
+    }, 60_000);
+
+    afterAll(async () => {
+      await m?.close();
+    });
+
+    it("exposes the configuration space of the header", async () => {
+      expect(await d0.readConfig(0)).toBe(1); // wire_version
+      expect(await d0.readConfig(4)).toBe(1); // engine: builtin
+      expect(await d0.readConfig(8)).toBe(1024);
+      expect(await d0.readConfig(12)).toBe(256);
+      expect(await d0.readConfig(16)).toBe(4 * 1024 * 1024);
+      expect(await d1.readConfig(8)).toBe(2);
+      expect(await d1.readConfig(16)).toBe(65536);
+      // no /dev/crypto on the test machines: auto falls back to builtin
+      expect(await qom(m, "cryptodev1", "engine-active")).toBe("builtin");
+    });
+
+    it("runs AES-CBC/ECB/CTR, NULL, SHA and HMAC like node:crypto (builtin engine)", async () => {
+      const h = await open(d0);
+      for (const bits of [128, 192, 256]) {
+        const key = randomBytes(bits / 8);
+        const iv = randomBytes(16);
+        const pt = randomBytes(256);
+        const s = await session(d0, h, { cipher: ALG.AES_CBC, key });
+        expect(s).toMatchObject({ status: 0, blockSize: 16, ivLen: 16, digestLen: 0 });
+        const ct = nodeCipher(`aes-${bits}-cbc`, key, iv, pt);
+        const enc = await call(
+          d0,
+          cryptChain({ handle: h, session: s.id, iv, src: pt, ivOut: 16 }),
+        );
+        expect(enc.resp.status).toBe(0);
+        expect(enc.out.subarray(0, 256)).toEqual(ct);
+        expect(enc.out.subarray(256)).toEqual(ct.subarray(240)); // WRITE_IV: last block
+        const dec = await call(
+          d0,
+          cryptChain({ handle: h, session: s.id, decrypt: true, iv, src: ct, ivOut: 16 }),
+        );
+        expect(dec.out.subarray(0, 256)).toEqual(pt);
+        expect(dec.out.subarray(256)).toEqual(ct.subarray(240));
+      }
+      const key = randomBytes(16);
+      const ecb = await session(d0, h, { cipher: ALG.AES_ECB, key });
+      const pt = randomBytes(64);
+      const e = await call(d0, cryptChain({ handle: h, session: ecb.id, src: pt }));
+      expect(e.out).toEqual(nodeCipher("aes-128-ecb", key, null, pt));
+
+      const ctr = await session(d0, h, { cipher: ALG.AES_CTR, key });
+      expect(ctr).toMatchObject({ status: 0, blockSize: 1, ivLen: 16 });
+      const iv = Buffer.from("ffffffffffffffffffffffffffffffff", "hex");
+      const odd = randomBytes(37);
+      const c = await call(d0, cryptChain({ handle: h, session: ctr.id, iv, src: odd, ivOut: 16 }));
+      expect(c.out.subarray(0, 37)).toEqual(nodeCipher("aes-128-ctr", key, iv, odd));
+      expect(c.out.subarray(37)).toEqual(ctrAdd(iv, 3)); // wraps, partial block counts
+
+      const nul = await session(d0, h, { cipher: ALG.NULL });
+      const n = await call(d0, cryptChain({ handle: h, session: nul.id, src: odd }));
+      expect(n.out).toEqual(odd);
+
+      const data = randomBytes(1000);
+      for (const [alg, name, len] of [
+        [ALG.SHA1, "sha1", 20],
+        [ALG.SHA2_256, "sha256", 32],
+      ] as const) {
+        const s = await session(d0, h, { mac: alg });
+        expect(s).toMatchObject({ status: 0, digestLen: len });
+        const r = await call(
+          d0,
+          cryptChain({ handle: h, session: s.id, src: data, dst: false, macLen: len }),
+        );
+        expect(r.out).toEqual(createHash(name).update(data).digest());
+      }
+      const mk = randomBytes(100);
+      for (const [alg, name, len] of [
+        [ALG.SHA1_HMAC, "sha1", 20],
+        [ALG.SHA2_256_HMAC, "sha256", 32],
+      ] as const) {
+        const s = await session(d0, h, { mac: alg, mackey: mk });
+        const r = await call(
+          d0,
+          cryptChain({ handle: h, session: s.id, src: data, dst: false, macLen: len }),
+        );
+        expect(r.out).toEqual(createHmac(name, mk).update(data).digest());
+      }
+      // cipher + HMAC in one session: the mac covers the plaintext
+      const both = await session(d0, h, {
+        cipher: ALG.AES_CBC,
+        key,
+        mac: ALG.SHA2_256_HMAC,
+        mackey: mk,
+      });
+      const civ = randomBytes(16);
+      const plain = randomBytes(128);
+      const r = await call(
+        d0,
+        cryptChain({ handle: h, session: both.id, iv: civ, src: plain, macLen: 32 }),
+      );
+      expect(r.out.subarray(0, 128)).toEqual(nodeCipher("aes-128-cbc", key, civ, plain));
+      expect(r.out.subarray(128)).toEqual(createHmac("sha256", mk).update(plain).digest());
+
+      const infoA = await call(
+        d0,
+        chain({ op: OP.SESSION_INFO, handle: h, session: both.id }, [], INFO_SIZE),
+      );
+      expect(infoA.resp).toMatchObject({ status: 0, written: INFO_SIZE });
+      expect(decodeInfo(infoA.out)).toEqual({
+        cipherName: "cbc(aes)",
+        cipherDriver: "virtio-cryptodev-builtin",
+        hashName: "hmac(sha256)",
+        hashDriver: "virtio-cryptodev-builtin",
+        alignmask: 0,
+        flags: 1,
+      });
+      expect((await call(d0, chain({ op: OP.CLOSE, handle: h }))).resp.status).toBe(0);
+    });
+
+    it("runs a 1 MiB AES-128-CBC request through the thread pool", async () => {
+      const h = await open(d0);
+      const key = randomBytes(16);
+      const iv = randomBytes(16);
+      const s = await session(d0, h, { cipher: ALG.AES_CBC, key });
+      const pt = randomBytes(1 << 20);
+      const r = await call(d0, cryptChain({ handle: h, session: s.id, iv, src: pt }));
+      expect(r.resp.status).toBe(0);
+      expect(r.resp.written).toBe(1 << 20);
+      expect(r.out.equals(nodeCipher("aes-128-cbc", key, iv, pt))).toBe(true);
+      await call(d0, chain({ op: OP.CLOSE, handle: h }));
+    });
+
+    it("completes 32 requests in flight at once, each with its own tag and result", async () => {
+      for (const d of [d0, d1]) {
+        const h = await open(d);
+        const key = randomBytes(32);
+        const s = await session(d, h, { cipher: ALG.AES_CTR, key });
+        const jobs = Array.from({ length: 32 }, (_, i) => ({
+          iv: randomBytes(16),
+          src: randomBytes(8192 + i * 16),
+          tag: 0x1000n + BigInt(i),
+        }));
+        const done = await d.batch(jobs.map((j) => cryptChain({ handle: h, session: s.id, ...j })));
+        done.forEach((c, i) => {
+          const a = answer(c.data, c.usedLen);
+          const j = jobs[i];
+          if (!j) throw new Error("job missing");
+          expect(a.resp.status).toBe(0);
+          expect(a.resp.tag).toBe(j.tag);
+          expect(a.out.equals(nodeCipher("aes-256-ctr", key, j.iv, j.src))).toBe(true);
+        });
+        await call(d, chain({ op: OP.CLOSE, handle: h }));
+      }
+      expect(await qom(m, "cryptodev0", "in-flight")).toBe(0);
+    });
+
+    it("treats each direction as one stream, however it is split", async () => {
+      const h = await open(d0);
+      const key = randomBytes(16);
+      const iv = randomBytes(16);
+      const s = await session(d0, h, { cipher: ALG.AES_CBC, key });
+      const pt = randomBytes(64);
+      const whole = Buffer.concat([
+        encodeReq({
+          op: OP.CRYPT,
+          handle: h,
+          session: s.id,
+          srcLen: 64,
+          ivLen: 16,
+          dstLen: 64,
+          ivOutLen: 16,
+          flags: F_WRITE_IV,
+        }),
+        iv,
+        pt,
+      ]);
+      const r = await call(d0, {
+        readable: [
+          whole.subarray(0, 10),
+          whole.subarray(10, 70),
+          whole.subarray(70, 100),
+          whole.subarray(100),
+        ],
+        writable: [7, 60, 13, 32],
+      });
+      expect(r.resp.status).toBe(0);
+      const ct = nodeCipher("aes-128-cbc", key, iv, pt);
+      expect(r.out.subarray(0, 64)).toEqual(ct);
+      expect(r.out.subarray(64)).toEqual(ct.subarray(48));
+      await call(d0, chain({ op: OP.CLOSE, handle: h }));
+    });
+
+    it("answers malformed requests with a negative errno and keeps running", async () => {
+      const h = await open(d1);
+      const key = randomBytes(16);
+      const s = (await session(d1, h, { cipher: ALG.AES_CBC, key })).id;
+      const errors0 = Number(await qom(m, "cryptodev1", "errors"));
+      const status = async (c: Chain) => (await call(d1, c)).resp.status;
+
+      const hdrOnly = encodeReq({ op: OP.OPEN });
+      // the header in device-writable buffers only: nothing readable
+      expect(await status({ readable: [], writable: [64, 32] })).toBe(-E.EINVAL);
+      expect(await status({ readable: [hdrOnly.subarray(0, 40)], writable: [32] })).toBe(-E.EINVAL);
+      expect(await status({ readable: [hdrOnly, Buffer.alloc(1)], writable: [32] })).toBe(
+        -E.EINVAL,
+      );
+      const extraOut = await call(d1, { readable: [hdrOnly], writable: [32, 32], fill: 0xa5 });
+      expect(extraOut.resp.status).toBe(-E.EINVAL);
+      expect(extraOut.out.equals(Buffer.alloc(32, 0xa5))).toBe(true); // nothing but the response
+      // no room for the response: completed with nothing written
+      const [dropped] = await d1.batch([{ readable: [hdrOnly], writable: [16], fill: 0xa5 }]);
+      expect(dropped?.usedLen).toBe(0);
+      expect(dropped?.data.equals(Buffer.alloc(16, 0xa5))).toBe(true);
+      const noWritable = await d1.batch([{ readable: [hdrOnly], writable: [] }]);
+      expect(noWritable[0]?.usedLen).toBe(0);
+
+      expect(await status(chain({ op: OP.OPEN, version: 2 }))).toBe(-E.EPROTO);
+      expect(await status(chain({ op: 99, handle: h }))).toBe(-E.EOPNOTSUPP);
+      expect(await status(chain({ op: OP.CLOSE, handle: 0x1234_5678 }))).toBe(-E.EBADF);
+      expect(await status(chain({ op: OP.FREE_SESSION, handle: h, session: 777 }))).toBe(-E.EINVAL);
+      expect(
+        await status(
+          chain({ op: OP.CREATE_SESSION, handle: h, cipher: ALG.AES_CBC, keylen: 15 }, [
+            randomBytes(15),
+          ]),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(
+          chain({ op: OP.CREATE_SESSION, handle: h, cipher: ALG.AES_CBC, keylen: 16 }, [
+            randomBytes(8),
+          ]),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(chain({ op: OP.CREATE_SESSION, handle: h, cipher: 12345, keylen: 16 }, [key])),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(
+          cryptChain({ handle: h, session: s, iv: randomBytes(16), src: randomBytes(33) }),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(
+          cryptChain({ handle: h, session: s, iv: randomBytes(8), src: randomBytes(32) }),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(
+          cryptChain({ handle: h, session: s, iv: randomBytes(16), src: randomBytes(65536 + 16) }),
+        ),
+      ).toBe(-E.E2BIG);
+      // lengths beyond the descriptors: the header claims more than the chain holds
+      expect(
+        await status(
+          chain(
+            { op: OP.CRYPT, handle: h, session: s, srcLen: 4096, ivLen: 16, dstLen: 4096 },
+            [randomBytes(16), randomBytes(64)],
+            4096,
+          ),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(
+        await status(
+          chain(
+            { op: OP.CRYPT, handle: h, session: s, srcLen: 64, ivLen: 16, dstLen: 64 },
+            [randomBytes(16), randomBytes(64)],
+            32,
+          ),
+        ),
+      ).toBe(-E.EINVAL);
+      expect(Number(await qom(m, "cryptodev1", "errors"))).toBeGreaterThanOrEqual(errors0 + 16);
+      // still serving
+      const ok = await call(
+        d1,
+        cryptChain({ handle: h, session: s, iv: randomBytes(16), src: randomBytes(32) }),
+      );
+      expect(ok.resp.status).toBe(0);
+      // limits of this device: 2 handles, 2 sessions per handle
+      expect((await session(d1, h, { cipher: ALG.AES_ECB, key })).status).toBe(0);
+      expect((await session(d1, h, { cipher: ALG.AES_ECB, key })).status).toBe(-E.ENOSPC);
+      const h2 = await open(d1);
+      expect((await call(d1, chain({ op: OP.OPEN }))).resp.status).toBe(-E.EMFILE);
+      for (const x of [h, h2])
+        expect((await call(d1, chain({ op: OP.CLOSE, handle: x }))).resp.status).toBe(0);
+      expect(m.alive()).toBe(true);
+    });
+
+    it("drops every handle and session on reset", async () => {
+      const h = await open(d0);
+      await session(d0, h, { cipher: ALG.AES_CBC, key: randomBytes(16) });
+      expect(Number(await qom(m, "cryptodev0", "handles-open"))).toBeGreaterThan(0);
+      expect(Number(await qom(m, "cryptodev0", "sessions-open"))).toBeGreaterThan(0);
+      await d0.reset();
+      expect(await qom(m, "cryptodev0", "handles-open")).toBe(0);
+      expect(await qom(m, "cryptodev0", "sessions-open")).toBe(0);
+      expect((await call(d0, chain({ op: OP.CLOSE, handle: h }))).resp.status).toBe(-E.EBADF);
+    });
+
+    it("leaks nothing over 10,000 OPEN/CLOSE and 10,000 session create/free cycles", async () => {
+      const before = Number(await qom(m, "cryptodev0", "requests"));
+      const key = randomBytes(16);
+      for (let i = 0; i < 10_000; i += 32) {
+        const opens = await d0.batch(Array.from({ length: 32 }, () => chain({ op: OP.OPEN })));
+        const hs = opens.map((c) => answer(c.data, c.usedLen).resp.id);
+        const closes = await d0.batch(hs.map((handle) => chain({ op: OP.CLOSE, handle })));
+        for (const c of closes) expect(answer(c.data, c.usedLen).resp.status).toBe(0);
+      }
+      const h = await open(d0);
+      for (let i = 0; i < 10_000; i += 32) {
+        const made = await d0.batch(
+          Array.from({ length: 32 }, () =>
+            chain({ op: OP.CREATE_SESSION, handle: h, cipher: ALG.AES_CBC, keylen: 16 }, [key]),
+          ),
+        );
+        const ids = made.map((c) => answer(c.data, c.usedLen).resp.id);
+        const freed = await d0.batch(
+          ids.map((session) => chain({ op: OP.FREE_SESSION, handle: h, session })),
+        );
+        for (const c of freed) expect(answer(c.data, c.usedLen).resp.status).toBe(0);
+      }
+      await call(d0, chain({ op: OP.CLOSE, handle: h }));
+      expect(await qom(m, "cryptodev0", "handles-open")).toBe(0);
+      expect(await qom(m, "cryptodev0", "sessions-open")).toBe(0);
+      expect(Number(await qom(m, "cryptodev0", "requests")) - before).toBeGreaterThanOrEqual(
+        40_000,
+      );
+    });
+
+    it("emits virtio_cryptodev_* trace events for requests, errors and completions", () => {
+      const err = m.stderr();
+      expect(err).toMatch(/virtio_cryptodev_request/);
+      expect(err).toMatch(/virtio_cryptodev_complete/);
+      expect(err).toMatch(/virtio_cryptodev_error.*status -22/);
+      expect(err).toMatch(/virtio_cryptodev_engine.*virtio-cryptodev-builtin/);
+    });
+  },
+);
