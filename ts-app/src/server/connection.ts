@@ -54,8 +54,14 @@ export class Connection {
       this.destroy();
     });
     this.touch();
-    // The first frame (the hello) must arrive within the slow-peer limit too:
-    // a peer that connects and sends nothing does not hold a slot for long.
+  }
+
+  /**
+   * Starts the slow-peer clock before any byte arrived: the first frame must
+   * then be complete within the limit too (secure mode's hello, which a
+   * client sends at once; classic clients may connect before their user typed).
+   */
+  expectFrameNow(): void {
     this.partial(1);
   }
 

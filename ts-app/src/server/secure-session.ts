@@ -74,6 +74,7 @@ export class SecureSession implements Session {
     conn.onClose(() => {
       for (const ch of this.subs) ctx.hub.unsubscribe(ch, conn.id);
     });
+    conn.expectFrameNow();
   }
 
   onData(chunk: Buffer): void {
