@@ -36,6 +36,29 @@
  * Algorithm numbers are those of the cryptodev-linux ABI (CRYPTO_AES_CBC =
  * 11, ...; see include/crypto/cryptodev.h). A failed request carries a
  * negative Linux errno in resp.status, which the driver returns unchanged.
+ *
+ * What the device (host-backend/qemu/hw/virtio/) does, in detail:
+ * - The response is always the last sizeof(struct virtio_cryptodev_resp)
+ *   bytes of the writable stream; a failed request writes nothing else
+ *   (resp.written = 0). The used length is the writable stream's size, or 0
+ *   when a chain was dropped (writable stream shorter than the response).
+ * - Errors: -EPROTO wrong version; -EOPNOTSUPP unknown op; -EBADF unknown
+ *   handle; -EINVAL unknown session (also one of another handle), bad
+ *   algorithm or key length, stream sizes that differ from the header, data
+ *   not a multiple of the block, non-zero reserved fields, unknown flags;
+ *   -E2BIG src_len above max_data_len; -EMFILE too many handles; -ENOSPC
+ *   too many sessions on a handle; -ENOMEM; engine errors (-EIO...).
+ * - CRYPT with iv_len 0 on a cipher that takes an IV uses the session's
+ *   running IV (zeros at creation, then the next IV of each CRYPT), as
+ *   cryptodev-linux does. The next IV (F_WRITE_IV) is: CBC the last
+ *   ciphertext block, CTR the counter advanced by the blocks used (a
+ *   partial block counts). A session with a cipher and a hash/HMAC hashes
+ *   the plaintext (src when encrypting, dst when decrypting). A CRYPT of
+ *   src_len 0 is valid. NULL cipher: any key length up to the limit, the key
+ *   is ignored, block size 1, no IV.
+ * - OPEN requires handle 0. Handles and sessions are opaque numbers;
+ *   session numbers are per handle; a closed handle's number is not reused
+ *   soon. CLOSE frees the handle's sessions; a device reset frees them all.
  */
 #ifndef VIRTIO_CRYPTODEV_H
 #define VIRTIO_CRYPTODEV_H
