@@ -1,0 +1,50 @@
+import type { Command } from "../lib/command.ts";
+import { info } from "../lib/log.ts";
+import { parseVmArgs } from "../lib/run-args.ts";
+import { runInGuest } from "../lib/vm.ts";
+
+export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devices, ids cryptodev0..N-1
+                       (default 1 when the patched QEMU is built, else 0)
+  --device-opts K=V,.. extra properties for every device (e.g. engine=builtin)
+  --share H[:G]        share host folder H at guest path G (default /mnt/share),
+                       read-write; repeatable. The repository is always at /lab
+  --forward HP:GP      forward 127.0.0.1:HP on the host to guest port GP
+  --timeout S          whole-run limit: QEMU is killed and lab exits 124
+  --accel auto|kvm|tcg auto: KVM when a probe shows it boots, else TCG
+  --smp N, --mem MiB   vCPUs (default 1), memory (default 1024)
+  --cpu MODEL          QEMU CPU model (default max: SMAP/SMEP under TCG)
+  --machine q35|pc     machine type (default q35)
+  --no-net             no network device
+  --console FILE       write the full serial console (kernel log) to FILE`;
+
+const command: Command = {
+  summary: "boot the guest, run a command as root in it, exit with its code",
+  usage: `usage: lab run [options] -- CMD [ARGS...]
+
+Boots the lab guest, runs CMD as root (cwd /, the driver loaded when
+devices > 0), streams its stdout and stderr separately, powers off and
+exits with CMD's exit code: 124 on --timeout, 255 when the guest kernel
+panics (an oops too) or QEMU dies. Standard input is passed through when
+it is not a terminal.
+
+${vmOptionsHelp}
+  --cwd DIR            the command's working directory in the guest (default /)`,
+  async run(argv) {
+    const args = parseVmArgs(argv, true);
+    const stdin = process.stdin.isTTY ? null : process.stdin;
+    const onSignal = () => {
+      // The finally block of runInGuest kills QEMU; make the exit prompt.
+      process.exitCode = 130;
+    };
+    process.once("SIGINT", onSignal);
+    try {
+      const r = await runInGuest(args, { stdin, stdout: process.stdout, stderr: process.stderr });
+      if (r.reason) info(r.reason);
+      return r.code;
+    } finally {
+      process.off("SIGINT", onSignal);
+      stdin?.destroy();
+    }
+  },
+};
+export default command;

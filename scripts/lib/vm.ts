@@ -1,0 +1,420 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, existsSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { type Server, type Socket, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { resolveAccel } from "./accel.ts";
+import { LabError } from "./errors.ts";
+import { commandFrame, dataFrames, eofFrame, parseStatusLine, type ExitStatus } from "./frames.ts";
+import { initramfsPath, nodeImagePath } from "./guest.ts";
+import { kernelVmlinuxPath } from "./kernel.ts";
+import { debug } from "./log.ts";
+import { guestRepoPath, patchedQemuPath, repoRoot } from "./paths.ts";
+import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu.ts";
+import { selectQemu } from "./qemu-binary.ts";
+import { Qmp } from "./qmp.ts";
+import type { VmArgs } from "./run-args.ts";
+
+/**
+ * Running the guest: `runInGuest` (lab run) and `bootGuest` (lab boot).
+ * QEMU connects to unix sockets this process listens on, in a private
+ * temporary folder: the serial console, QMP, and the virtio-serial ports
+ * of vm/guest/labexec.c.
+ */
+
+export interface RunIo {
+  stdin: Readable | null;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+export interface RunResult {
+  code: number;
+  /** One line saying why, when the run did not end with the command's own status. */
+  reason?: string;
+  accel: Accel;
+  /** Milliseconds from QEMU's start to: the command starting to run (status port connected), and the end. */
+  timings: { qemuStartMs: number; statusMs?: number; endMs: number };
+}
+
+const consoleKeep = 60;
+
+/** Makes sure the guest's inputs exist (building them when missing). */
+export async function ensureGuestBuilt(): Promise<void> {
+  const missing = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath()].some(
+    (p) => !existsSync(p),
+  );
+  if (!missing) return;
+  const { buildTargets } = await import("./build-runner.ts");
+  await buildTargets(["guest"], { force: false });
+}
+
+/** Default device count: 1 when the patched QEMU exists, else 0. */
+export function defaultDevices(): number {
+  return existsSync(patchedQemuPath()) ? 1 : 0;
+}
+
+function shareList(args: VmArgs): Share[] {
+  const shares: Share[] = [
+    { tag: "lab", hostPath: repoRoot, guestPath: guestRepoPath, readonly: false },
+  ];
+  args.shares.forEach((s, i) => {
+    const hostPath = resolve(s.hostPath);
+    if (!existsSync(hostPath) || !statSync(hostPath).isDirectory())
+      throw new LabError(`--share: ${hostPath} is not a folder`);
+    shares.push({ tag: `share${i}`, hostPath, guestPath: s.guestPath, readonly: false });
+  });
+  return shares;
+}
+
+/**
+ * Listens on every socket of `p` (resolves once all listen) and gives the
+ * promise of their first connections, by name.
+ */
+async function listenAll(p: Prepared): Promise<{ conns: Promise<Map<string, Socket>> }> {
+  const conns = [...p.servers].map(
+    ([name, { server }]) =>
+      new Promise<[string, Socket]>((res, rej) => {
+        server.once("connection", (sock) => {
+          server.close();
+          res([name, sock]);
+        });
+        server.once("error", rej);
+      }),
+  );
+  await Promise.all(
+    [...p.servers.values()].map(
+      ({ server, path }) =>
+        new Promise<void>((res, rej) => {
+          server.once("error", rej);
+          server.listen(path, () => res());
+        }),
+    ),
+  );
+  const all = Promise.all(conns).then((e) => new Map(e));
+  void all.catch(() => {});
+  // Wrapped: an async function returning a promise would wait for it.
+  return { conns: all };
+}
+
+/** Keeps the last lines of the serial console (and optionally the whole log in a file). */
+class ConsoleTail {
+  lines: string[] = [];
+  private partial = "";
+  panicLine?: string;
+  constructor(private readonly file?: Writable) {}
+  push(d: Buffer): void {
+    this.file?.write(d);
+    const text = this.partial + d.toString("utf8");
+    const parts = text.split(/\r?\n/);
+    this.partial = parts.pop() ?? "";
+    for (const l of parts) this.add(l);
+  }
+  private add(l: string): void {
+    const line = l.replace(/\r/g, "");
+    if (!this.panicLine && /Kernel panic - not syncing/.test(line)) this.panicLine = line.trim();
+    this.lines.push(line);
+    if (this.lines.length > consoleKeep) this.lines.shift();
+  }
+  finish(): void {
+    if (this.partial) this.add(this.partial);
+    this.partial = "";
+  }
+  /** The lines that explain a crash: from the first oops/panic marker kept, else the last 25. */
+  explain(): string[] {
+    const i = this.lines.findIndex((l) =>
+      /(BUG:|Oops|Kernel panic|general protection fault|RIP:|Call Trace)/.test(l),
+    );
+    const from = i >= 0 ? Math.max(0, i - 2) : Math.max(0, this.lines.length - 25);
+    return this.lines.slice(from).filter((l) => l.trim() !== "");
+  }
+}
+
+interface Prepared {
+  dir: string;
+  qemuPath: string;
+  args: string[];
+  accel: Accel;
+  servers: Map<string, { server: Server; path: string }>;
+}
+
+async function prepare(
+  args: VmArgs,
+  mode: "run" | "boot",
+  verboseConsole: boolean,
+): Promise<Prepared> {
+  const devices = args.devices ?? defaultDevices();
+  const qemu = selectQemu(devices);
+  await ensureGuestBuilt();
+  const accel = await resolveAccel(args.accel, qemu);
+  const shares = shareList(args);
+  const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
+  const names =
+    mode === "run"
+      ? ["console", "qmp", "lab.cmd", "lab.out", "lab.err", "lab.status", "lab.ctl"]
+      : ["qmp", "lab.ctl"];
+  const servers = new Map<string, { server: Server; path: string }>();
+  for (const n of names) servers.set(n, { server: createServer(), path: join(dir, `${n}.sock`) });
+  const ports: Record<string, string> = {};
+  for (const n of names) if (n.startsWith("lab.")) ports[n] = join(dir, `${n}.sock`);
+  const cmdline = kernelCmdline({
+    mode,
+    shares,
+    devices,
+    net: args.net,
+    node: true,
+    verbose: verboseConsole,
+  });
+  const qemuArgs = buildQemuArgs({
+    binary: qemu.path,
+    firmwareArgs: qemu.firmwareArgs,
+    accel,
+    machine: args.machine,
+    cpu: args.cpu ?? "max",
+    smp: args.smp,
+    memMiB: args.memMiB,
+    kernel: kernelVmlinuxPath(),
+    initrd: initramfsPath(),
+    cmdline,
+    nodeImage: nodeImagePath(),
+    shares,
+    devices,
+    deviceOpts: args.deviceOpts,
+    net: args.net ? { forwards: args.forwards } : null,
+    sockets: {
+      console: mode === "run" ? join(dir, "console.sock") : undefined,
+      qmp: join(dir, "qmp.sock"),
+      ports,
+    },
+    stdioConsole: mode === "boot",
+  });
+  debug(`${qemu.path} ${qemuArgs.join(" ")}`);
+  return { dir, qemuPath: qemu.path, args: qemuArgs, accel, servers };
+}
+
+/** Serves the lab.ctl port: `device_del <id>` → QMP → "ok" / "error: ...". */
+function serveCtl(sock: Socket, qmp: Promise<Qmp>): void {
+  let buf = "";
+  let chain = Promise.resolve();
+  sock.on("data", (d: Buffer) => {
+    buf += d.toString("utf8");
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      chain = chain.then(async () => {
+        const m = /^device_del\s+([A-Za-z0-9_.-]+)$/.exec(line);
+        const reply = m
+          ? await (await qmp).deviceDel(m[1] as string)
+          : `error: unknown request '${line.slice(0, 60)}' (known: device_del <id>)`;
+        if (!sock.destroyed) sock.write(reply + "\n");
+      });
+    }
+  });
+  sock.on("error", () => {});
+}
+
+function startQemu(p: Prepared, stdio: "inherit" | "pipe"): ChildProcess {
+  return spawn(p.qemuPath, p.args, {
+    stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+  });
+}
+
+/**
+ * Boots the guest, runs `args.command` as root, streams its output, and
+ * resolves with its exit code (124 on timeout, 255 when the guest or QEMU
+ * dies first).
+ */
+export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
+  const p = await prepare(args, "run", !!args.console);
+  const consoleFile = args.console ? createWriteStream(args.console) : undefined;
+  const tail = new ConsoleTail(consoleFile);
+  let qemuStderr = "";
+  // Listen before starting QEMU: it connects to each socket at startup.
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
+  const { conns: sockets } = await listenAll(p);
+  const qemu = startQemu(p, "pipe");
+  qemu.stderr?.on("data", (d: Buffer) => (qemuStderr += d.toString()));
+  qemu.stdout?.on("data", (d: Buffer) => (qemuStderr += d.toString()));
+  const qemuExit = new Promise<{ code: number | null; signal: string | null }>((res) => {
+    qemu.once("exit", (code, signal) => res({ code, signal }));
+    qemu.once("error", () => res({ code: -1, signal: null }));
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  let status: ExitStatus | undefined;
+  let statusMs: number | undefined;
+  const counts = { out: 0, err: 0 };
+  let countsChanged = () => {};
+  const cleanup = async () => {
+    if (timer) clearTimeout(timer);
+    if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
+    await qemuExit;
+    for (const { server } of p.servers.values()) server.close();
+    await new Promise<void>((r) => (consoleFile ? consoleFile.end(r) : r()));
+    await rm(p.dir, { recursive: true, force: true });
+  };
+
+  try {
+    const timedOut = new Promise<"timeout">((res) => {
+      if (args.timeoutS !== undefined)
+        timer = setTimeout(() => res("timeout"), args.timeoutS * 1000);
+    });
+    const conns = await Promise.race([
+      sockets,
+      qemuExit.then(() => undefined),
+      timedOut.then(() => undefined),
+    ]);
+    if (!conns) {
+      const result = await Promise.race([qemuExit.then(() => "exit" as const), timedOut]);
+      const reason =
+        result === "timeout"
+          ? `timeout: QEMU did not start within ${args.timeoutS} s`
+          : `QEMU exited before the guest started: ${qemuStderr.trim().split("\n").slice(-3).join(" | ")}`;
+      return {
+        code: result === "timeout" ? 124 : 255,
+        reason,
+        accel: p.accel,
+        timings: { qemuStartMs: ms(), endMs: ms() },
+      };
+    }
+    const qemuStartMs = ms();
+    const get = (n: string) => conns.get(n) as Socket;
+    for (const s of conns.values()) s.on("error", () => {});
+
+    const consoleEnded = new Promise<void>((res) => {
+      get("console").on("data", (d: Buffer) => tail.push(d));
+      get("console").on("close", () => res());
+    });
+    const qmpReady = (async () => {
+      const q = new Qmp(get("qmp"));
+      await q.start();
+      return q;
+    })();
+    void qmpReady.catch(() => {});
+    serveCtl(get("lab.ctl"), qmpReady);
+
+    // Output: copy to our stdout/stderr, with backpressure, counting bytes.
+    const pipeOut = (sock: Socket, dest: Writable, key: "out" | "err") => {
+      sock.on("data", (d: Buffer) => {
+        counts[key] += d.length;
+        if (!dest.write(d)) {
+          sock.pause();
+          dest.once("drain", () => sock.resume());
+        }
+        countsChanged();
+      });
+    };
+    pipeOut(get("lab.out"), io.stdout, "out");
+    pipeOut(get("lab.err"), io.stderr, "err");
+
+    // The command, then stdin frames and EOF.
+    const cmd = get("lab.cmd");
+    cmd.write(commandFrame(args.cwd, args.command));
+    if (io.stdin) {
+      const stdin = io.stdin;
+      stdin.on("data", (d: Buffer) => {
+        for (const f of dataFrames(d)) if (!cmd.write(f)) stdin.pause();
+      });
+      cmd.on("drain", () => stdin.resume());
+      stdin.on("end", () => cmd.write(eofFrame));
+      stdin.on("error", () => cmd.write(eofFrame));
+    } else {
+      cmd.write(eofFrame);
+    }
+
+    const gotStatus = new Promise<void>((res) => {
+      let buf = "";
+      get("lab.status").on("data", (d: Buffer) => {
+        buf += d.toString("utf8");
+        const nl = buf.indexOf("\n");
+        if (nl >= 0 && !status) {
+          status = parseStatusLine(buf.slice(0, nl));
+          statusMs = ms();
+          res();
+        }
+      });
+    });
+
+    const first = await Promise.race([
+      gotStatus.then(() => "status" as const),
+      qemuExit.then(() => "exit" as const),
+      timedOut,
+    ]);
+    if (first === "status" && status) {
+      // Everything the command wrote is on its way: wait for the counted bytes.
+      const st = status;
+      await Promise.race([
+        new Promise<void>((res) => {
+          countsChanged = () => {
+            if (counts.out >= st.outBytes && counts.err >= st.errBytes) res();
+          };
+          countsChanged();
+        }),
+        qemuExit,
+        timedOut,
+      ]);
+      if (counts.out < st.outBytes || counts.err < st.errBytes)
+        io.stderr.write(
+          `lab: warning: output cut short (${counts.out}/${st.outBytes} stdout, ${counts.err}/${st.errBytes} stderr bytes)\n`,
+        );
+      await new Promise<void>((res) =>
+        io.stdout.writableNeedDrain ? io.stdout.once("drain", res) : res(),
+      );
+      return { code: st.code, accel: p.accel, timings: { qemuStartMs, statusMs, endMs: ms() } };
+    }
+    if (first === "timeout") {
+      return {
+        code: 124,
+        reason: `timeout: the run exceeded ${args.timeoutS} s; QEMU killed`,
+        accel: p.accel,
+        timings: { qemuStartMs, endMs: ms() },
+      };
+    }
+    // QEMU died first: a panic (an oops too: oops=panic) or a QEMU crash.
+    const ex = await qemuExit;
+    await Promise.race([consoleEnded, new Promise((r) => setTimeout(r, 500))]);
+    tail.finish();
+    const why = tail.panicLine
+      ? `guest kernel panic: ${tail.panicLine.replace(/^\[[^\]]*\]\s*/, "")}`
+      : `QEMU exited (${ex.signal ?? `status ${ex.code}`}) before the command finished${
+          qemuStderr.trim() ? `: ${qemuStderr.trim().split("\n").slice(-2).join(" | ")}` : ""
+        }`;
+    const lines = tail.explain();
+    if (lines.length)
+      io.stderr.write(`lab: last console lines:\n${lines.map((l) => `  ${l}`).join("\n")}\n`);
+    return { code: 255, reason: why, accel: p.accel, timings: { qemuStartMs, endMs: ms() } };
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Interactive guest on this terminal (serial console; Ctrl-A X quits). Resolves QEMU's exit code. */
+export async function bootGuest(args: VmArgs): Promise<number> {
+  const p = await prepare(args, "boot", true);
+  const { conns: sockets } = await listenAll(p);
+  const qemu = startQemu(p, "inherit");
+  const exit = new Promise<number>((res) => {
+    qemu.once("exit", (code, sig) => res(code ?? (sig ? 128 : 1)));
+    qemu.once("error", () => res(255));
+  });
+  const conns = await Promise.race([sockets, exit.then(() => undefined)]);
+  if (conns) {
+    for (const s of conns.values()) s.on("error", () => {});
+    const qmpReady = (async () => {
+      const q = new Qmp(conns.get("qmp") as Socket);
+      await q.start();
+      return q;
+    })();
+    void qmpReady.catch(() => {});
+    serveCtl(conns.get("lab.ctl") as Socket, qmpReady);
+  }
+  const code = await exit;
+  for (const { server } of p.servers.values()) server.close();
+  await rm(p.dir, { recursive: true, force: true });
+  return code;
+}
