@@ -1,0 +1,33 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { hashKey, readStamp, writeStamp } from "./cache.ts";
+import { kernelKey } from "./kernel.ts";
+
+describe("cache keys", () => {
+  it("are stable and depend on every part and its boundaries", () => {
+    expect(hashKey(["a", "b"])).toBe(hashKey(["a", "b"]));
+    expect(hashKey(["ab", "c"])).not.toBe(hashKey(["a", "bc"]));
+    expect(hashKey(["a", Buffer.from("b")])).toBe(hashKey(["a", "b"]));
+    expect(hashKey(["a"])).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("the kernel key follows the pins", () => {
+    expect(kernelKey()).toBe(kernelKey());
+    expect(kernelKey()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it("stamps round-trip and are absent in a fresh folder", async () => {
+    const d = await mkdtemp(join(tmpdir(), "lab-stamp-"));
+    dirs.push(d);
+    expect(await readStamp(d)).toBeUndefined();
+    await writeStamp(d, "k1");
+    expect(await readStamp(d)).toBe("k1");
+  });
+});
