@@ -7,7 +7,7 @@
  * Everything in the guest goes through `node bin/lab.mjs run` (the VM
  * helper's contract); the bundles come from `lab build app`.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -74,13 +74,13 @@ class Output {
   }
 }
 
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
 async function stopChild(
-  child: ChildProcessWithoutNullStreams,
+  child: ChildProcess,
   graceMs: number,
 ): Promise<number | null> {
   const done = exitOf(child);
@@ -129,7 +129,7 @@ export async function startHostChat(o: ServerOptions): Promise<RunningChat> {
       "warn",
       ...secretArgs(o),
     ],
-    { stdio: ["pipe", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
   const out = new Output();
   child.stdout.on("data", (d: Buffer) => out.add(d));
@@ -225,7 +225,7 @@ export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
       "-c",
       guestScript,
     ],
-    { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
   );
   const out = new Output();
   const err = new Output();
@@ -322,7 +322,7 @@ export async function runChatScenario(o: {
       String(Math.max(60, timeoutS - 60)),
       ...secrets,
     ],
-    { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
   );
   const out = new Output();
   const err = new Output();
