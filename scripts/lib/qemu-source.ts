@@ -107,7 +107,7 @@ export async function ensureQemuSource(): Promise<string> {
     progress("dpkg-source -x");
     const tmp = cachePath("qemu", "pristine.tmp");
     await rm(tmp, { recursive: true, force: true });
-    await execa("dpkg-source", ["-x", dsc, tmp], { cwd: dl });
+    await execa("dpkg-source", ["-x", "--no-copy", dsc, tmp], { cwd: dl });
     const upstream = (await readFile(join(tmp, "VERSION"), "utf8")).trim();
     if (upstream !== qemuSourcePin.upstream)
       throw new LabError(
