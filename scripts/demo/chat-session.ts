@@ -79,10 +79,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-async function stopChild(
-  child: ChildProcess,
-  graceMs: number,
-): Promise<number | null> {
+async function stopChild(child: ChildProcess, graceMs: number): Promise<number | null> {
   const done = exitOf(child);
   const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
   const code = await done;
@@ -363,4 +360,18 @@ export async function runChatScenario(o: {
     }
   }
   return { mode: o.mode, guest, host, hostError, exitCode, guestStderr: err.tail(60) };
+}
+
+/** Checks a scenario result; returns the problems (none: the chat went through). */
+export function scenarioProblems(r: ScenarioResult): string[] {
+  const p: string[] = [];
+  if (r.hostError) p.push(`host client: ${r.hostError}`);
+  if (!r.guest) p.push(`no report from the guest (lab run exited ${r.exitCode})`);
+  else {
+    if (r.guest.failure) p.push(`guest clients: ${r.guest.failure}`);
+    if (r.guest.serverExit !== 0)
+      p.push(`the guest's chat server exited ${r.guest.serverExit} on SIGTERM`);
+  }
+  if (r.exitCode !== 0) p.push(`lab run exited ${r.exitCode}`);
+  return p;
 }

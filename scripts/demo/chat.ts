@@ -7,7 +7,7 @@
  */
 import { buildTargets } from "../lib/build-runner.ts";
 import { error, info, step } from "../lib/log.ts";
-import { runChatScenario, type ScenarioResult } from "./chat-session.ts";
+import { runChatScenario, scenarioProblems } from "./chat-session.ts";
 import type { ClientView, Mode } from "./scenario.ts";
 
 type CounterSet = Record<string, Record<string, string>>;
@@ -34,20 +34,6 @@ export function formatConversation(views: readonly ClientView[]): string[] {
     (m) =>
       `  #${m.id} ${m.user.padEnd(5)} [${crypto.get(m.user as ClientView["user"]) ?? "?"}] ${m.text}`,
   );
-}
-
-/** Checks a scenario result; returns the problems (none: the chat went through). */
-export function scenarioProblems(r: ScenarioResult): string[] {
-  const p: string[] = [];
-  if (r.hostError) p.push(`host client: ${r.hostError}`);
-  if (!r.guest) p.push(`no report from the guest (lab run exited ${r.exitCode})`);
-  else {
-    if (r.guest.failure) p.push(`guest clients: ${r.guest.failure}`);
-    if (r.guest.serverExit !== 0)
-      p.push(`the guest's chat server exited ${r.guest.serverExit} on SIGTERM`);
-  }
-  if (r.exitCode !== 0) p.push(`lab run exited ${r.exitCode}`);
-  return p;
 }
 
 export async function runChatDemo(mode: Mode = "secure"): Promise<number> {

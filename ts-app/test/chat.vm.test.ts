@@ -3,8 +3,11 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { patchedQemuPath, repoRoot } from "../../scripts/lib/paths.ts";
-import { runChatScenario, type ScenarioResult } from "../../scripts/demo/chat-session.ts";
-import { scenarioProblems } from "../../scripts/demo/chat.ts";
+import {
+  runChatScenario,
+  scenarioProblems,
+  type ScenarioResult,
+} from "../../scripts/demo/chat-session.ts";
 import { lines } from "../../scripts/demo/scenario.ts";
 
 /**
