@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { LabError } from "./errors.ts";
 import { debug, info } from "./log.ts";
@@ -92,6 +92,7 @@ async function freshTree(pristineDir: string, version: string): Promise<void> {
   await dropBuild();
   const tmp = `${qemuSrcDir()}.tmp`;
   await rm(tmp, { recursive: true, force: true });
+  await mkdir(dirname(tmp), { recursive: true });
   await execa("cp", ["-a", pristineDir, tmp]);
   await rm(qemuSrcDir(), { recursive: true, force: true });
   await rename(tmp, qemuSrcDir());
