@@ -461,6 +461,26 @@ describe.skipIf(!haveQemu)(
       expect((await call(d0, chain({ op: OP.CLOSE, handle: h }))).resp.status).toBe(-E.EBADF);
     });
 
+    it("waits for requests in the thread pool when reset under load", async () => {
+      const h = await open(d0);
+      const key = randomBytes(16);
+      const s = await session(d0, h, { cipher: ALG.AES_CBC, key });
+      const src = randomBytes(1 << 20);
+      const jobs = Array.from({ length: 16 }, () =>
+        cryptChain({ handle: h, session: s.id, iv: randomBytes(16), src }),
+      );
+      await d0.batch(jobs, 0, false); // 16 MiB in flight, not collected
+      await d0.reset();
+      expect(m.alive()).toBe(true);
+      expect(m.stderr()).toMatch(/virtio_cryptodev_reset .*dropping 1 handles, 1 sessions/);
+      expect(await qom(m, "cryptodev0", "in-flight")).toBe(0);
+      expect(await qom(m, "cryptodev0", "handles-open")).toBe(0);
+      expect(await qom(m, "cryptodev0", "sessions-open")).toBe(0);
+      const a = await call(d0, chain({ op: OP.OPEN }));
+      expect(a.resp.status).toBe(0);
+      await call(d0, chain({ op: OP.CLOSE, handle: a.resp.id }));
+    });
+
     it("leaks nothing over 10,000 OPEN/CLOSE and 10,000 session create/free cycles", async () => {
       const before = Number(await qom(m, "cryptodev0", "requests"));
       const key = randomBytes(16);

@@ -198,11 +198,12 @@ export class VirtioCryptodev {
   }
 
   /**
-   * Puts every chain on the ring, notifies once, waits until all are used.
+   * Puts every chain on the ring, notifies once, waits until all are used
+   * (unless `wait` is false: then it returns at once, nothing collected).
    * Buffers are laid out from BUF_BASE on; the batch must fit in RAM and in
    * the ring.
    */
-  async batch(chains: Chain[], timeoutMs = 60_000): Promise<Completion[]> {
+  async batch(chains: Chain[], timeoutMs = 60_000, wait = true): Promise<Completion[]> {
     const qt = this.qt;
     let next = BUF_BASE;
     const alloc = (n: number) => {
@@ -255,6 +256,7 @@ export class VirtioCryptodev {
     this.availIdx = (this.availIdx + chains.length) & 0xffff;
     await qt.write("w", this.avail + 2, this.availIdx);
     await qt.write("w", this.notifyAddr, 0);
+    if (!wait) return [];
 
     const want = (this.usedIdx + chains.length) & 0xffff;
     const deadline = Date.now() + timeoutMs;
@@ -340,6 +342,7 @@ export async function startMachine(
   });
   exited.catch(() => {}); // only the race below cares
   const [sock] = await Promise.race([accepted, exited]);
+  sock.on("error", () => {}); // QEMU closing it at quit is not a test error
   const qmp = new Qmp(sock);
   await qmp.start();
   if (!proc.stdin || !proc.stdout) throw new Error("no qtest pipes");

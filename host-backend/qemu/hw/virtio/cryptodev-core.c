@@ -33,7 +33,7 @@ struct VcdCore {
     VcdEngine engine;
     VcdStats *stats;
     VcdHandle **slots;      /* limits.max_handles entries */
-    uint16_t *gen;          /* per slot, so a closed handle's id is not reused */
+    uint16_t *gen;          /* per slot: a closed handle's id is not reused */
     uint32_t nhandles;
     uint32_t hint;
 };

@@ -95,8 +95,10 @@ typedef struct VcdJob {
     const uint8_t *src;
 } VcdJob;
 
-/* Takes ownership of @engine (freed by vcd_core_free()). @stats stays the
- * caller's. */
+/*
+ * Takes ownership of @engine (freed by vcd_core_free()). @stats stays the
+ * caller's.
+ */
 VcdCore *vcd_core_new(const VcdLimits *limits, VcdEngine engine,
                       VcdStats *stats);
 /* Closes every handle and session. No job may be in flight. */

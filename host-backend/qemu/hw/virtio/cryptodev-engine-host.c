@@ -13,7 +13,7 @@
 #include "qemu/osdep.h"
 #include "cryptodev-engine.h"
 
-#ifdef __linux__
+#ifdef CONFIG_LINUX
 #include <sys/ioctl.h>
 #include <linux/cryptodev.h>
 
@@ -215,7 +215,7 @@ int vcd_engine_host_new(const VcdHostOps *ops, const char *path,
     return 0;
 }
 
-#else /* !__linux__ */
+#else /* !CONFIG_LINUX */
 
 const VcdHostOps vcd_host_os_ops;
 

@@ -21,6 +21,7 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "block/aio.h"
+#include "block/aio-wait.h"
 #include "block/thread-pool.h"
 #include "hw/qdev-properties.h"
 #include "hw/virtio/virtio.h"
@@ -163,13 +164,15 @@ static void virtio_cryptodev_handle_request(VirtIODevice *vdev, VirtQueue *vq)
     }
 }
 
-/* Waits for the jobs in the thread pool; their completions run here. */
+/*
+ * Waits for the jobs in the thread pool: runs the main AioContext (from the
+ * main loop or a vCPU thread, with the BQL held) until their completions
+ * have run. New requests wait in the ring meanwhile.
+ */
 static void virtio_cryptodev_quiesce(VirtIOCryptodev *s)
 {
     s->quiescing = true;
-    while (s->inflight) {
-        aio_poll(qemu_get_aio_context(), true);
-    }
+    AIO_WAIT_WHILE(NULL, s->inflight > 0);
     s->quiescing = false;
 }
 
@@ -177,11 +180,13 @@ static void virtio_cryptodev_reset(VirtIODevice *vdev)
 {
     VirtIOCryptodev *s = VIRTIO_CRYPTODEV(vdev);
 
+    unsigned inflight = s->inflight;
+
     if (!s->core) {
         return;
     }
     virtio_cryptodev_quiesce(s);
-    trace_virtio_cryptodev_reset(s, s->stats->handles_open,
+    trace_virtio_cryptodev_reset(s, inflight, s->stats->handles_open,
                                  s->stats->sessions_open);
     vcd_core_reset(s->core);
 }

@@ -19,4 +19,9 @@
 
 #define qemu_open_old(path, flags) open((path), (flags))
 
+/* QEMU's config-host.h says so on Linux hosts */
+#ifdef __linux__
+#define CONFIG_LINUX 1
+#endif
+
 #endif
