@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "**/dist/", "**/build/", "host-backend/patches/", ".cache/"],
+    ignores: ["node_modules/", "**/dist/", "guest-driver/tests/build/", "host-backend/test/build/", "ts-app/native/build/", "host-backend/patches/", ".cache/"],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
