@@ -1,5 +1,5 @@
 import { constants, existsSync } from "node:fs";
-import { access, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname, release } from "node:os";
 import { dirname } from "node:path";
 import { execa } from "execa";
@@ -39,13 +39,31 @@ export async function kvmDevice(): Promise<{ ok: boolean; reason: string }> {
   }
 }
 
-async function probeKey(qemu: QemuBinary): Promise<string> {
-  const st = await stat(qemu.path);
-  return hashKey(["kvm-probe-1", hostname(), release(), qemu.path, `${st.size} ${st.mtimeMs}`]);
+/**
+ * Per machine: host name, host kernel and CPU model. Not the QEMU binary:
+ * a student rebuilding QEMU should not pay for a new probe each time.
+ */
+async function probeKey(): Promise<string> {
+  const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "";
+  return hashKey(["kvm-probe-2", hostname(), release(), model]);
 }
 
-/** Boots the guest kernel under KVM to the init marker, at most `probeTimeoutMs`. */
-export async function probeKvm(qemu: QemuBinary): Promise<{ ok: boolean; reason: string }> {
+type ProbeResult = { ok: boolean; reason: string; inconclusive?: boolean };
+
+/**
+ * Boots the guest kernel under KVM to the init marker with the CPU model
+ * runs use (`max`). When that fails, a second bounded boot with a plain
+ * model (`qemu64`) tells `lab doctor` whether KVM itself hangs.
+ */
+export async function probeKvm(qemu: QemuBinary): Promise<ProbeResult> {
+  const max = await probeKvmCpu(qemu, "max");
+  if (max.ok || max.inconclusive) return max;
+  const plain = await probeKvmCpu(qemu, "qemu64");
+  return { ok: false, reason: `-cpu max: ${max.reason}; -cpu qemu64: ${plain.reason}` };
+}
+
+async function probeKvmCpu(qemu: QemuBinary, cpu: string): Promise<ProbeResult> {
   const args = [
     ...qemu.firmwareArgs,
     "-nodefaults",
@@ -56,7 +74,7 @@ export async function probeKvm(qemu: QemuBinary): Promise<{ ok: boolean; reason:
     "-machine",
     "q35,accel=kvm",
     "-cpu",
-    "max",
+    cpu,
     "-m",
     "256",
     "-kernel",
@@ -90,7 +108,11 @@ export async function probeKvm(qemu: QemuBinary): Promise<{ ok: boolean; reason:
       ok: false,
       reason: `a KVM guest did not reach init within ${probeTimeoutMs / 1000} s (it hangs: typical of nested KVM)`,
     };
-  const why = (r.stderr || "").trim().split("\n").pop() || `QEMU exited with ${r.exitCode}`;
+  if (r.exitCode === undefined && r.signal === undefined)
+    // QEMU did not start at all (e.g. being rebuilt): says nothing about KVM; not cached.
+    return { ok: false, reason: `cannot run ${qemu.path}: ${r.shortMessage}`, inconclusive: true };
+  const why =
+    (r.stderr || "").trim().split("\n").pop() || `QEMU ended with ${r.signal ?? r.exitCode}`;
   return { ok: false, reason: `QEMU failed under KVM: ${why}` };
 }
 
@@ -98,7 +120,7 @@ export async function probeKvm(qemu: QemuBinary): Promise<{ ok: boolean; reason:
 export async function kvmVerdict(qemu: QemuBinary, reprobe = false): Promise<KvmVerdict> {
   const dev = await kvmDevice();
   if (!dev.ok) return { usable: false, reason: dev.reason, source: "device" };
-  const key = await probeKey(qemu);
+  const key = await probeKey();
   if (!reprobe) {
     try {
       const c = JSON.parse(await readFile(probeFile(), "utf8")) as {
@@ -112,6 +134,7 @@ export async function kvmVerdict(qemu: QemuBinary, reprobe = false): Promise<Kvm
     }
   }
   const r = await probeKvm(qemu);
+  if (r.inconclusive) return { usable: false, reason: r.reason, source: "probe" };
   await mkdir(dirname(probeFile()), { recursive: true });
   await writeFile(
     probeFile(),

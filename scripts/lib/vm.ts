@@ -242,7 +242,10 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
   qemu.stdout?.on("data", (d: Buffer) => (qemuStderr += d.toString()));
   const qemuExit = new Promise<{ code: number | null; signal: string | null }>((res) => {
     qemu.once("exit", (code, signal) => res({ code, signal }));
-    qemu.once("error", () => res({ code: -1, signal: null }));
+    qemu.once("error", (e) => {
+      qemuStderr += `cannot start ${p.qemuPath}: ${e.message}\n`;
+      res({ code: -1, signal: null });
+    });
   });
 
   let timer: NodeJS.Timeout | undefined;

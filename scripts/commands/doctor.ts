@@ -1,0 +1,138 @@
+import { existsSync } from "node:fs";
+import { kvmVerdict, kvmDevice } from "../lib/accel.ts";
+import { aptInstallCommand, missingPackages, systemPackages } from "../lib/apt.ts";
+import { diskUsage } from "../lib/cache.ts";
+import type { Command } from "../lib/command.ts";
+import { initramfsPath, nodeImagePath } from "../lib/guest.ts";
+import { kernelVmlinuxPath } from "../lib/kernel.ts";
+import { cacheDir, patchedQemuPath } from "../lib/paths.ts";
+import { qemuVersion, selectQemu, systemQemu } from "../lib/qemu-binary.ts";
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+interface Check {
+  ok: boolean;
+  what: string;
+  detail: string;
+  fix?: string;
+}
+
+async function checks(): Promise<Check[]> {
+  const out: Check[] = [];
+  const patched = patchedQemuPath();
+  out.push(
+    existsSync(patched)
+      ? { ok: true, what: "patched QEMU", detail: `${patched}: ${await qemuVersion(patched)}` }
+      : {
+          ok: false,
+          what: "patched QEMU",
+          detail: `not built (${patched}); lab run works with --devices 0 only`,
+          fix: "npx lab build qemu",
+        },
+  );
+  out.push(
+    existsSync(systemQemu)
+      ? { ok: true, what: "system QEMU", detail: `${systemQemu}: ${await qemuVersion(systemQemu)}` }
+      : {
+          ok: existsSync(patched),
+          what: "system QEMU",
+          detail: "not installed (used when the patched QEMU is not built)",
+          fix: aptInstallCommand(["qemu-system-x86"]),
+        },
+  );
+
+  const dev = await kvmDevice();
+  if (!dev.ok) {
+    out.push({
+      ok: false,
+      what: "KVM",
+      detail: `not usable: ${dev.reason}; guests run under TCG (slower)`,
+      fix: "enable VT-x/AMD-V in the firmware, load kvm_intel/kvm_amd, join the kvm group",
+    });
+  } else if (!existsSync(kernelVmlinuxPath()) || !existsSync(initramfsPath())) {
+    out.push({
+      ok: false,
+      what: "KVM",
+      detail: "/dev/kvm is accessible, but the guest is not built, so the boot probe cannot run",
+      fix: "npx lab build guest; npx lab doctor",
+    });
+  } else {
+    let qemu;
+    try {
+      qemu = selectQemu(0);
+    } catch {
+      qemu = undefined;
+    }
+    if (!qemu) out.push({ ok: false, what: "KVM", detail: "no QEMU to probe with" });
+    else {
+      const v = await kvmVerdict(qemu);
+      const how = v.source === "cache" ? "cached probe" : "probe just run";
+      out.push(
+        v.usable
+          ? { ok: true, what: "KVM", detail: `usable: ${v.reason} (${how}); --accel auto uses KVM` }
+          : {
+              ok: false,
+              what: "KVM",
+              detail: `/dev/kvm exists but KVM is NOT usable: ${v.reason} (${how}). --accel auto uses TCG. On nested virtualization (a VM without working nested VT-x) this is expected.`,
+              fix:
+                "nothing needed here (TCG works); on your own machine with KVM it is used automatically. Re-probe: rm " +
+                `${cacheDir()}/kvm-probe.json`,
+            },
+      );
+    }
+  }
+
+  const size = await diskUsage(cacheDir());
+  const parts: string[] = [];
+  for (const t of ["kernel", "initramfs", "noderoot", "qemu"])
+    parts.push(`${t} ${mib(await diskUsage(`${cacheDir()}/${t}`))}`);
+  out.push({
+    ok: true,
+    what: "cache",
+    detail: `${cacheDir()} (${mib(size)}: ${parts.join(", ")}); override with LAB_CACHE`,
+  });
+  const built = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath()].filter(existsSync).length;
+  out.push(
+    built === 3
+      ? { ok: true, what: "guest", detail: "kernel, initramfs and node image built" }
+      : {
+          ok: false,
+          what: "guest",
+          detail: `${3 - built} of kernel/initramfs/node image missing`,
+          fix: "npx lab build guest",
+        },
+  );
+
+  for (const [group, pkgs] of Object.entries(systemPackages)) {
+    const missing = await missingPackages(pkgs);
+    out.push(
+      missing.length
+        ? {
+            ok: false,
+            what: `packages (${group})`,
+            detail: `missing: ${missing.join(" ")}`,
+            fix: aptInstallCommand(missing),
+          }
+        : { ok: true, what: `packages (${group})`, detail: "all installed" },
+    );
+  }
+  return out;
+}
+
+const command: Command = {
+  summary: "what is present and usable: QEMU, KVM (and why not), cache, packages",
+  usage: `usage: lab doctor
+
+Checks the QEMU binaries and versions, whether KVM is usable (a bounded boot
+probe, cached per machine), the cache location and size, the guest build and
+the Debian packages each part needs, and prints the fix for each problem.`,
+  async run() {
+    const list = await checks();
+    for (const c of list) {
+      process.stdout.write(`${c.ok ? "ok  " : "--  "} ${c.what}: ${c.detail}\n`);
+      if (!c.ok && c.fix) process.stdout.write(`       fix: ${c.fix}\n`);
+    }
+    return 0;
+  },
+};
+export default command;
