@@ -14,9 +14,12 @@ import { cachePath } from "../../scripts/lib/paths.ts";
 export const testDir = dirname(fileURLToPath(import.meta.url));
 export const seedsDir = join(testDir, "fuzz-seeds");
 
-/** Where the C test binaries, the corpus and crash artifacts go. */
-export function cOutDir(): string {
-  return cachePath("host-tests");
+/**
+ * Where the C test binaries, the corpus and crash artifacts go; one folder
+ * per kind so the unit tests and the fuzzer can build at the same time.
+ */
+export function cOutDir(kind: "unit" | "fuzz"): string {
+  return cachePath("host-tests", kind);
 }
 
 export interface TapSummary {
@@ -47,7 +50,7 @@ export interface UnitResult extends TapSummary {
 /** `make check`: the unit tests, plain (-O2) and under ASan/UBSan. */
 export async function runHostUnitTests(): Promise<UnitResult> {
   await ensurePackages("fuzz");
-  const r = await execa("make", ["-s", "-C", testDir, "check", `OUT=${cOutDir()}`], {
+  const r = await execa("make", ["-s", "-C", testDir, "check", `OUT=${cOutDir("unit")}`], {
     all: true,
     reject: false,
   });
@@ -83,7 +86,7 @@ export async function runFuzz(
   progress: (line: string) => void = () => {},
 ): Promise<FuzzResult> {
   await ensurePackages("fuzz");
-  const out = cOutDir();
+  const out = cOutDir("fuzz");
   const corpus = join(out, "corpus");
   const artifactsDir = join(out, "artifacts");
   await mkdir(corpus, { recursive: true });

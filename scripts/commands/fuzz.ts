@@ -1,4 +1,5 @@
-import { runFuzz } from "../../host-backend/test/c-harness.ts";
+import { join } from "node:path";
+import { cOutDir, runFuzz } from "../../host-backend/test/c-harness.ts";
 import type { Command } from "../lib/command.ts";
 import { LabError, UsageError } from "../lib/errors.ts";
 import { info, step } from "../lib/log.ts";
@@ -9,10 +10,10 @@ const command: Command = {
 
 Builds host-backend/test/fuzz-core.c with clang
 (-fsanitize=fuzzer,address,undefined) and runs it for N seconds (default 60)
-on the corpus kept in the cache (~/.cache/cryptodev-lab/host-tests/corpus),
+on the corpus kept in the cache (~/.cache/cryptodev-lab/host-tests/fuzz/corpus),
 seeded from host-backend/test/fuzz-seeds/. Prints the executions and what it
 found; exits 1 if libFuzzer found a crash, a leak or a hang (the input is
-kept under .../host-tests/artifacts/).
+kept under .../host-tests/fuzz/artifacts/).
 
   --seconds N   how long to fuzz (npm run fuzz -- --seconds 30)`,
   async run(argv) {
@@ -39,7 +40,7 @@ kept under .../host-tests/artifacts/).
         `fuzzing found a problem (libFuzzer exit ${r.exitCode}): ${line}`,
         1,
         r.artifacts.length
-          ? `reproduce: ${r.artifacts.map((a) => `host-tests/fuzz-core ${a}`).join("; ")}`
+          ? `reproduce: ${r.artifacts.map((a) => `${join(cOutDir("fuzz"), "fuzz-core")} ${a}`).join("; ")}`
           : undefined,
       );
     }
