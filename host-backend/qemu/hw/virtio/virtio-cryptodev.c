@@ -37,6 +37,7 @@ typedef struct VirtIOCryptodevReq {
     uint8_t *in;                /* copy of the readable stream */
     size_t readable;
     size_t writable;
+    size_t cost;                /* bytes it holds while in the thread pool */
     VcdJob job;
 } VirtIOCryptodevReq;
 
@@ -79,15 +80,20 @@ static int virtio_cryptodev_worker(void *opaque)
     return 0;
 }
 
+static void virtio_cryptodev_run_queue(VirtIOCryptodev *s);
+
 /* Thread pool completion, in the main loop. */
 static void virtio_cryptodev_work_done(void *opaque, int ret)
 {
     VirtIOCryptodevReq *req = opaque;
     VirtIOCryptodev *s = req->s;
 
+    s->inflight_bytes -= req->cost;
     virtio_cryptodev_complete(s, req);
     virtio_notify(VIRTIO_DEVICE(s), s->vq);
     s->inflight--;
+    /* requests left in the ring while over max-inflight-bytes */
+    virtio_cryptodev_run_queue(s);
 }
 
 /* Starts one request; true when it completed (and was pushed) already. */
@@ -134,6 +140,8 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
             virtio_cryptodev_complete(s, req);
             return true;
         }
+        req->cost = req->readable + job->out_len;
+        s->inflight_bytes += req->cost;
         s->inflight++;
         thread_pool_submit_aio(aio_get_thread_pool(qemu_get_aio_context()),
                                virtio_cryptodev_worker, req,
@@ -143,25 +151,33 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
     g_assert_not_reached();
 }
 
-static void virtio_cryptodev_handle_request(VirtIODevice *vdev, VirtQueue *vq)
+/*
+ * Takes requests off the ring until it is empty or the jobs in the thread
+ * pool hold max-inflight-bytes of copies; a completion calls it again.
+ */
+static void virtio_cryptodev_run_queue(VirtIOCryptodev *s)
 {
-    VirtIOCryptodev *s = VIRTIO_CRYPTODEV(vdev);
     VirtIOCryptodevReq *req;
     bool notify = false;
 
     if (s->quiescing) {
         return;
     }
-    for (;;) {
-        req = virtqueue_pop(vq, sizeof(VirtIOCryptodevReq));
+    while (s->inflight_bytes < s->conf.max_inflight_bytes) {
+        req = virtqueue_pop(s->vq, sizeof(VirtIOCryptodevReq));
         if (!req) {
             break;
         }
         notify |= virtio_cryptodev_start(s, req);
     }
     if (notify) {
-        virtio_notify(vdev, vq);
+        virtio_notify(VIRTIO_DEVICE(s), s->vq);
     }
+}
+
+static void virtio_cryptodev_handle_request(VirtIODevice *vdev, VirtQueue *vq)
+{
+    virtio_cryptodev_run_queue(VIRTIO_CRYPTODEV(vdev));
 }
 
 /*
@@ -264,6 +280,10 @@ static void virtio_cryptodev_realize(DeviceState *dev, Error **errp)
                    VCD_MAX_DATA_LEN_LIMIT);
         return;
     }
+    if (c->max_inflight_bytes < 1) {
+        error_setg(errp, "max-inflight-bytes must be at least 1");
+        return;
+    }
     if (c->queue_size < 2 || c->queue_size > VIRTQUEUE_MAX_SIZE ||
         !is_power_of_2(c->queue_size)) {
         error_setg(errp, "queue-size must be a power of 2 in 2..%d",
@@ -360,6 +380,9 @@ static Property virtio_cryptodev_properties[] = {
                        VIRTIO_CRYPTODEV_DEFAULT_MAX_DATA_LEN),
     DEFINE_PROP_UINT32("inline-max", VirtIOCryptodev, conf.inline_max,
                        VIRTIO_CRYPTODEV_DEFAULT_INLINE_MAX),
+    DEFINE_PROP_UINT64("max-inflight-bytes", VirtIOCryptodev,
+                       conf.max_inflight_bytes,
+                       VIRTIO_CRYPTODEV_DEFAULT_MAX_INFLIGHT_BYTES),
     DEFINE_PROP_UINT16("queue-size", VirtIOCryptodev, conf.queue_size,
                        VIRTIO_CRYPTODEV_DEFAULT_QUEUE_SIZE),
     DEFINE_PROP_END_OF_LIST(),

@@ -23,6 +23,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VirtIOCryptodev, VIRTIO_CRYPTODEV)
 #define VIRTIO_CRYPTODEV_DEFAULT_MAX_DATA_LEN (4 * 1024 * 1024)
 #define VIRTIO_CRYPTODEV_DEFAULT_QUEUE_SIZE   128
 #define VIRTIO_CRYPTODEV_DEFAULT_INLINE_MAX   4096
+#define VIRTIO_CRYPTODEV_DEFAULT_MAX_INFLIGHT_BYTES (64 * 1024 * 1024)
 
 typedef struct VirtIOCryptodevConf {
     char *engine;           /* "auto" (default), "host" or "builtin" */
@@ -31,6 +32,7 @@ typedef struct VirtIOCryptodevConf {
     uint32_t max_sessions;  /* sessions per handle */
     uint32_t max_data_len;  /* bytes of one CRYPT */
     uint32_t inline_max;    /* CRYPTs up to this size run in the main loop */
+    uint64_t max_inflight_bytes; /* copies held by jobs in the thread pool */
     uint16_t queue_size;
 } VirtIOCryptodevConf;
 
@@ -46,6 +48,7 @@ struct VirtIOCryptodev {
     struct VcdStats *stats;     /* QOM counters */
     uint32_t engine_id;         /* enum virtio_cryptodev_engine */
     unsigned inflight;          /* jobs in the thread pool */
+    uint64_t inflight_bytes;    /* their copies of guest data */
     bool quiescing;             /* reset/unrealize waiting for them */
 };
 
