@@ -243,7 +243,7 @@ export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
       await writeFile(stopFile, "stop\n");
       const code = await Promise.race([
         exitOf(child),
-        new Promise<"late">((r) => setTimeout(() => r("late"), 60_000)),
+        new Promise<"late">((r) => setTimeout(() => r("late"), 60_000).unref()),
       ]);
       if (code === "late") {
         child.kill("SIGTERM");
