@@ -2,9 +2,11 @@ import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { describe, expect, it } from "vitest";
 import { CryptoProviderError } from "../src/errors.ts";
+import { createHmac } from "node:crypto";
 import {
   bindingCandidates,
   CryptodevError,
+  deviceMacKey,
   openCryptodevProvider,
   SessionCache,
 } from "../src/crypto/cryptodev.ts";
@@ -148,5 +150,27 @@ describe("session cache", () => {
     expect(cache.size).toBe(2);
     await cache.clear();
     expect(freed.sort()).toEqual([1, 100, 2, 3].sort());
+  });
+});
+
+describe("HMAC keys handed to the device", () => {
+  const hmac = (k: Uint8Array, d: Buffer) => createHmac("sha256", k).update(d).digest("hex");
+  const data = Buffer.from("what do ya want for nothing?");
+
+  it("keeps keys the ABI takes (1..512 bytes) as they are", () => {
+    for (const n of [1, 32, 64, 65, 131, 512]) {
+      const k = Buffer.alloc(n, 0xaa);
+      expect(deviceMacKey(k)).toBe(k);
+    }
+  });
+
+  it("replaces an empty or over-long key by one with the same HMAC (RFC 2104)", () => {
+    for (const n of [0, 513, 2000]) {
+      const k = Buffer.alloc(n, 0x5c);
+      const dk = deviceMacKey(k);
+      expect(dk.length).toBeGreaterThan(0);
+      expect(dk.length).toBeLessThanOrEqual(512);
+      expect(hmac(dk, data)).toBe(hmac(k, data));
+    }
   });
 });
