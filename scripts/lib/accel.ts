@@ -2,7 +2,6 @@ import { constants, existsSync } from "node:fs";
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname, release } from "node:os";
 import { dirname } from "node:path";
-import { execa } from "execa";
 import { hashKey } from "./cache.ts";
 import { initramfsPath } from "./guest.ts";
 import { kernelVmlinuxPath } from "./kernel.ts";
@@ -86,6 +85,8 @@ async function probeKvmCpu(qemu: QemuBinary, cpu: string): Promise<ProbeResult> 
     "-serial",
     "stdio",
   ];
+  // execa loads lazily: `lab run` reads a cached verdict and should not pay for it.
+  const { execa } = await import("execa");
   const t0 = performance.now();
   const child = execa(qemu.path, args, {
     reject: false,

@@ -1,4 +1,3 @@
-import { execa } from "execa";
 import { LabError } from "./errors.ts";
 import { debug, step } from "./log.ts";
 
@@ -63,6 +62,8 @@ export type PackageGroup = keyof typeof systemPackages;
 
 /** Packages of `names` that dpkg does not report as installed. */
 export async function missingPackages(names: readonly string[]): Promise<string[]> {
+  // Loaded on use: this module sits on `lab run`'s import path.
+  const { execa } = await import("execa");
   const r = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
     reject: false,
   });
@@ -99,6 +100,7 @@ export async function ensurePackages(...groups: PackageGroup[]): Promise<void> {
       `run: ${aptInstallCommand(missing)}`,
     );
   }
+  const { execa } = await import("execa");
   await step(`installing ${missing.join(" ")}`, async () => {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     if (!updated) {

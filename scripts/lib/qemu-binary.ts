@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { execa } from "execa";
 import { LabError } from "./errors.ts";
 import { patchedQemuPath } from "./paths.ts";
 import { qemuFirmwareArgs } from "./qemu-firmware.ts";
@@ -38,6 +37,7 @@ export function selectQemu(devices: number): QemuBinary {
 
 /** "QEMU emulator version 7.2.22 (...)" → first line of --version. */
 export async function qemuVersion(path: string): Promise<string> {
+  const { execa } = await import("execa");
   const r = await execa(path, ["--version"], { reject: false, timeout: 10_000 });
   return r.exitCode === 0
     ? (r.stdout.split("\n")[0] ?? "").trim()

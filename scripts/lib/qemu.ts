@@ -130,6 +130,8 @@ export interface CmdlineSpec {
   node: boolean;
   /** Full kernel log on the console (lab boot, --console); else quiet. */
   verbose: boolean;
+  /** Init prints the guest uptime at each stage (LAB_TRACE_BOOT=1). */
+  trace?: boolean;
 }
 
 /** Guest paths go on the kernel command line: keep them to a safe alphabet. */
@@ -156,5 +158,6 @@ export function kernelCmdline(c: CmdlineSpec): string {
   if (c.devices > 0) p.push(`lab.devices=${c.devices}`);
   if (c.net) p.push("lab.net=1");
   if (c.node) p.push("lab.node=1");
+  if (c.trace) p.push("lab.trace=1");
   return p.join(" ");
 }

@@ -166,6 +166,7 @@ async function prepare(
     net: args.net,
     node: true,
     verbose: verboseConsole,
+    trace: process.env.LAB_TRACE_BOOT === "1",
   });
   const qemuArgs = buildQemuArgs({
     binary: qemu.path,
