@@ -1241,6 +1241,28 @@ static bool selected(const char *only, const char *group)
 	return false;
 }
 
+/* "smap smep" when the CPU enforces them on the kernel (cpuinfo flags). */
+static const char *cpu_protections(void)
+{
+	static char out[32];
+	char line[4096];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(out, sizeof(out), "none");
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		snprintf(out, sizeof(out), "%s%s",
+			 strstr(line, " smap") ? "smap " : "",
+			 strstr(line, " smep") ? "smep" : "");
+		break;
+	}
+	fclose(f);
+	return out;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -1293,6 +1315,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("KTAP version 1\n1..%zu\n", n);
+	diag("cpu protections: %s", cpu_protections());
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		int r;
 
