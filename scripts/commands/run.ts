@@ -32,17 +32,23 @@ ${vmOptionsHelp}
   async run(argv) {
     const args = parseVmArgs(argv, true);
     const stdin = process.stdin.isTTY ? null : process.stdin;
-    const onSignal = () => {
-      // The finally block of runInGuest kills QEMU; make the exit prompt.
-      process.exitCode = 130;
-    };
+    // Ctrl-C or a SIGTERM: kill QEMU, clean up, exit 130.
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
     process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
-      const r = await runInGuest(args, { stdin, stdout: process.stdout, stderr: process.stderr });
+      const r = await runInGuest(args, {
+        stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: abort.signal,
+      });
       if (r.reason) info(r.reason);
       return r.code;
     } finally {
       process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       stdin?.destroy();
     }
   },

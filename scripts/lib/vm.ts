@@ -28,6 +28,8 @@ export interface RunIo {
   stdin: Readable | null;
   stdout: Writable;
   stderr: Writable;
+  /** Aborting kills QEMU; the run resolves with 130 (lab run's SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -40,6 +42,7 @@ export interface RunResult {
 }
 
 const consoleKeep = 60;
+const setpriv = "/usr/bin/setpriv";
 
 /** Makes sure the guest's inputs exist (building them when missing). */
 export async function ensureGuestBuilt(): Promise<void> {
@@ -218,9 +221,20 @@ function serveCtl(sock: Socket, qmp: Promise<Qmp>): void {
   sock.on("error", () => {});
 }
 
+/**
+ * Starts QEMU. Through `setpriv --pdeathsig KILL` when available, so QEMU
+ * dies with this process even when it is SIGKILLed (a grader's timeout):
+ * no orphaned guests.
+ */
 function startQemu(p: Prepared, stdio: "inherit" | "pipe"): ChildProcess {
-  return spawn(p.qemuPath, p.args, {
+  const [cmd, args] = existsSync(setpriv)
+    ? [setpriv, ["--pdeathsig", "KILL", "--", p.qemuPath, ...p.args]]
+    : [p.qemuPath, p.args];
+  return spawn(cmd, args, {
     stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+    // lab run: its own process group, so a terminal's Ctrl-C reaches lab
+    // (which kills QEMU and exits 130) rather than racing QEMU to the exit.
+    detached: stdio === "pipe",
   });
 }
 
@@ -264,9 +278,12 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
   };
 
   try {
-    const timedOut = new Promise<"timeout">((res) => {
+    // Ends the run early: --timeout, or the caller's abort signal.
+    const timedOut = new Promise<"timeout" | "interrupt">((res) => {
       if (args.timeoutS !== undefined)
         timer = setTimeout(() => res("timeout"), args.timeoutS * 1000);
+      if (io.signal?.aborted) res("interrupt");
+      io.signal?.addEventListener("abort", () => res("interrupt"), { once: true });
     });
     const conns = await Promise.race([
       sockets,
@@ -278,9 +295,11 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
       const reason =
         result === "timeout"
           ? `timeout: QEMU did not start within ${args.timeoutS} s`
-          : `QEMU exited before the guest started: ${qemuStderr.trim().split("\n").slice(-3).join(" | ")}`;
+          : result === "interrupt"
+            ? "interrupted; QEMU killed"
+            : `QEMU exited before the guest started: ${qemuStderr.trim().split("\n").slice(-3).join(" | ")}`;
       return {
-        code: result === "timeout" ? 124 : 255,
+        code: result === "timeout" ? 124 : result === "interrupt" ? 130 : 255,
         reason,
         accel: p.accel,
         timings: { qemuStartMs: ms(), endMs: ms() },
@@ -371,6 +390,13 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
       );
       return { code: st.code, accel: p.accel, timings: { qemuStartMs, statusMs, endMs: ms() } };
     }
+    if (first === "interrupt")
+      return {
+        code: 130,
+        reason: "interrupted; QEMU killed",
+        accel: p.accel,
+        timings: { qemuStartMs, endMs: ms() },
+      };
     if (first === "timeout") {
       return {
         code: 124,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patchedQemuPath } from "../../scripts/lib/paths.ts";
+import { patchedQemuPath, repoRoot } from "../../scripts/lib/paths.ts";
 import { guestStderr, lab } from "./lab.ts";
 
 /**
@@ -130,6 +130,35 @@ describe("lab run", () => {
       /lab: guest kernel panic: Kernel panic - not syncing: sysrq triggered crash/,
     );
     expect(r.stderr).toMatch(/last console lines/);
+  });
+
+  it("SIGTERM to lab run kills the guest and exits 130", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "bin", "lab.mjs"),
+        "run",
+        "--devices",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; sleep 1000",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((res) =>
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && res()),
+    );
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((res) => child.on("close", res));
+    expect(code, err).toBe(130);
+    expect(err).toMatch(/interrupted; QEMU killed/);
   });
 
   it("runs node in the guest", async () => {
