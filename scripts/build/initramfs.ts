@@ -83,9 +83,11 @@ export async function assemble(): Promise<Buffer> {
     { path: "lib/x86_64-linux-gnu", type: "symlink", target: "/opt/node/lib" },
     { path: "usr/bin/node", type: "symlink", target: "/opt/node/bin/node" },
     ...(await busyboxLinks()),
-    ...Object.entries(staticFiles).map(
-      ([path, text]): CpioEntry => ({ path, type: "file", data: Buffer.from(text) }),
-    ),
+    ...Object.entries(staticFiles).map(([path, text]): CpioEntry => ({
+      path,
+      type: "file",
+      data: Buffer.from(text),
+    })),
     {
       path: "etc/lab/modules",
       type: "file",

@@ -115,10 +115,18 @@ const target: BuildTarget = {
       for (const deb of debs) await execa("dpkg", ["-x", deb, tmp]);
       await relocate(tmp);
       await execa("depmod", ["-b", tmp, kernelRelease]);
-      await extractVmlinux(join(tmp, "boot", `vmlinuz-${kernelRelease}`), join(tmp, "boot", "vmlinux"));
+      await extractVmlinux(
+        join(tmp, "boot", `vmlinuz-${kernelRelease}`),
+        join(tmp, "boot", "vmlinux"),
+      );
       await replaceDir(tmp, kernelRoot());
     });
-    for (const f of [kernelImagePath(), kernelVmlinuxPath(), join(kernelModulesDir(), "modules.dep"), kernelBuildDir()])
+    for (const f of [
+      kernelImagePath(),
+      kernelVmlinuxPath(),
+      join(kernelModulesDir(), "modules.dep"),
+      kernelBuildDir(),
+    ])
       if (!existsSync(f)) throw new LabError(`kernel build incomplete: ${f} missing`);
     await writeStamp(dir, key);
     return "built";
@@ -128,4 +136,3 @@ const target: BuildTarget = {
   },
 };
 export default target;
-
