@@ -33,6 +33,8 @@ export interface QemuSpec {
   /** Arguments placed first (e.g. `-L` firmware folders of the patched QEMU). */
   firmwareArgs: string[];
   accel: Accel;
+  /** Firmware image (e.g. "qboot.rom", found through -L); default: QEMU's SeaBIOS. */
+  bios?: string;
   machine: "q35" | "pc";
   cpu: string;
   smp: number;
@@ -63,6 +65,7 @@ export function buildQemuArgs(s: QemuSpec): string[] {
   const a: string[] = [...s.firmwareArgs];
   a.push("-nodefaults", "-no-user-config", "-no-reboot", "-display", "none");
   a.push("-machine", `${s.machine},accel=${s.accel}`);
+  if (s.bios) a.push("-bios", s.bios);
   a.push("-cpu", s.cpu, "-smp", String(s.smp), "-m", String(s.memMiB));
   a.push("-kernel", s.kernel, "-initrd", s.initrd, "-append", s.cmdline);
 
