@@ -10,6 +10,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -239,6 +240,7 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	struct vcd_session s;
 	struct crypt_op cop;
 	u32 iv_len = 0, iv_out_len = 0, mac_len = 0, dst_len = 0;
+	bool zc;
 	int err;
 
 	if (copy_from_user(&cop, arg, sizeof(cop)))
@@ -284,26 +286,38 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 		goto out;
 	req->in_len = iv_len;
 	req->out_len = iv_out_len + mac_len;
-	err = vcd_buf_alloc(&req->src, cop.len);
-	if (err)
-		goto out;
-	err = vcd_buf_from_user(&req->src, cop.src);
-	if (err)
-		goto out;
-	req->use_src = true;
-	if (dst_len) {
-		err = vcd_buf_alloc(&req->dst, dst_len);
+	/*
+	 * Big requests: the device reads and writes the caller's pinned
+	 * pages (it copies src in before writing dst, so src == dst works).
+	 * Small ones, and rings without indirect descriptors: copies.
+	 */
+	zc = vf->vcd->indirect && cop.len >= VCD_ZC_MIN &&
+	     vcd_pin_pages(cop.src, cop.len) +
+	     (dst_len ? vcd_pin_pages(cop.dst, dst_len) : 0) + 4 <= VCD_MAX_DESC;
+	if (zc) {
+		err = vcd_buf_pin(&req->src, cop.src, cop.len, false);
+		if (!err && dst_len)
+			err = vcd_buf_pin(&req->dst, cop.dst, dst_len, true);
 		if (err)
 			goto out;
-		req->use_dst = true;
+	} else {
+		err = vcd_buf_alloc(&req->src, cop.len);
+		if (!err)
+			err = vcd_buf_from_user(&req->src, cop.src);
+		if (!err && dst_len)
+			err = vcd_buf_alloc(&req->dst, dst_len);
+		if (err)
+			goto out;
 	}
+	req->use_src = true;
+	req->use_dst = dst_len != 0;
 
 	err = vcd_req_run(vf->vcd, req);
 	if (err)
 		goto out;
 
 	err = -EFAULT;
-	if (dst_len && vcd_buf_to_user(&req->dst, cop.dst, dst_len))
+	if (dst_len && !zc && vcd_buf_to_user(&req->dst, cop.dst, dst_len))
 		goto out;
 	if (iv_out_len && copy_to_user(cop.iv, req->out_small, iv_out_len))
 		goto out;

@@ -11,6 +11,7 @@
  * buffers stay alive until the device hands the request back.
  */
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -37,6 +38,7 @@ struct vcd_request *vcd_req_alloc(struct vcd_device *vcd, u16 op, u32 handle)
 	return req;
 }
 
+/* May sleep (unpinning written pages takes the page lock). */
 static void vcd_buf_free(struct vcd_buf *buf)
 {
 	u32 i;
@@ -44,16 +46,80 @@ static void vcd_buf_free(struct vcd_buf *buf)
 	for (i = 0; i < buf->nchunks; i++)
 		kfree(buf->chunk[i]);
 	buf->nchunks = 0;
+	if (buf->pages) {
+		unpin_user_pages_dirty_lock(buf->pages, buf->npages,
+					    buf->writable);
+		kfree(buf->pages);
+		buf->pages = NULL;
+		buf->npages = 0;
+	}
 	buf->len = 0;
 }
 
+static void vcd_req_free(struct vcd_request *req)
+{
+	vcd_buf_free(&req->src);
+	vcd_buf_free(&req->dst);
+	kfree_sensitive(req);
+}
+
+static void vcd_req_free_work(struct work_struct *work)
+{
+	vcd_req_free(container_of(work, struct vcd_request, free_work));
+}
+
+/*
+ * Drops a reference. The last one usually goes in the submitter's context;
+ * when it goes in the virtqueue callback (the submitter was killed), the
+ * freeing, which may sleep, is left to a work item.
+ */
 void vcd_req_put(struct vcd_request *req)
 {
 	if (!req || !refcount_dec_and_test(&req->ref))
 		return;
-	vcd_buf_free(&req->src);
-	vcd_buf_free(&req->dst);
-	kfree_sensitive(req);
+	if (!in_task()) {
+		INIT_WORK(&req->free_work, vcd_req_free_work);
+		schedule_work(&req->free_work);
+		return;
+	}
+	vcd_req_free(req);
+}
+
+/* Pages spanned by @len bytes at @uaddr. */
+u32 vcd_pin_pages(const u8 __user *uaddr, u32 len)
+{
+	return DIV_ROUND_UP(offset_in_page(uaddr) + (u64)len, PAGE_SIZE);
+}
+
+/*
+ * Zero copy: pins the user's pages for the device to read (or, @writable,
+ * to write). -EFAULT when any of them is not mapped (or not writable).
+ */
+int vcd_buf_pin(struct vcd_buf *buf, const u8 __user *uaddr, u32 len,
+		bool writable)
+{
+	u32 n = vcd_pin_pages(uaddr, len);
+	int got;
+
+	if (!access_ok(uaddr, len))
+		return -EFAULT;
+	buf->pages = kmalloc_array(n, sizeof(*buf->pages), GFP_KERNEL);
+	if (!buf->pages)
+		return -ENOMEM;
+	got = pin_user_pages_fast((unsigned long)uaddr, n,
+				  writable ? FOLL_WRITE : 0, buf->pages);
+	if (got != n) {
+		if (got > 0)
+			unpin_user_pages(buf->pages, got);
+		kfree(buf->pages);
+		buf->pages = NULL;
+		return got < 0 && got != -EFAULT ? got : -EFAULT;
+	}
+	buf->npages = n;
+	buf->offset = offset_in_page(uaddr);
+	buf->len = len;
+	buf->writable = writable;
+	return 0;
 }
 
 static u32 vcd_chunk_len(const struct vcd_buf *buf, u32 i)
@@ -176,13 +242,29 @@ void vcd_fail_all(struct vcd_device *vcd)
 	wake_up_all(&vcd->vq_wait);
 }
 
+static u32 vcd_buf_nents(const struct vcd_buf *buf)
+{
+	return buf->pages ? buf->npages : buf->nchunks;
+}
+
+/* Fills the scatterlist (already initialised) for @buf; returns entries. */
 static unsigned int vcd_sg_buf(struct scatterlist *sg, const struct vcd_buf *buf)
 {
-	u32 i;
+	u32 i, off = buf->offset, left = buf->len;
 
-	for (i = 0; i < buf->nchunks; i++)
-		sg_set_buf(&sg[i], buf->chunk[i], vcd_chunk_len(buf, i));
-	return buf->nchunks;
+	if (!buf->pages) {
+		for (i = 0; i < buf->nchunks; i++)
+			sg_set_buf(&sg[i], buf->chunk[i], vcd_chunk_len(buf, i));
+		return buf->nchunks;
+	}
+	for (i = 0; i < buf->npages; i++) {
+		u32 n = min_t(u32, left, PAGE_SIZE - off);
+
+		sg_set_page(&sg[i], buf->pages[i], n, off);
+		left -= n;
+		off = 0;
+	}
+	return buf->npages;
 }
 
 /* Room for a chain of @nsg descriptors, or the device is gone. */
@@ -206,7 +288,8 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 	unsigned int n_out = 0, n_in = 0, nsg = 0;
 	int err;
 
-	sg = kmalloc_array(2 * VCD_MAX_CHUNKS + 4, sizeof(*sg), GFP_KERNEL);
+	sg = kmalloc_array(vcd_buf_nents(&req->src) + vcd_buf_nents(&req->dst) + 4,
+			   sizeof(*sg), GFP_KERNEL);
 	if (!sg)
 		return -ENOMEM;
 
@@ -217,14 +300,14 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 		sg_init_one(&sg[nsg], req->in_small, req->in_len);
 		sgs[n_out++] = &sg[nsg++];
 	}
-	if (req->use_src && req->src.nchunks) {
-		sg_init_table(&sg[nsg], req->src.nchunks);
+	if (req->use_src && vcd_buf_nents(&req->src)) {
+		sg_init_table(&sg[nsg], vcd_buf_nents(&req->src));
 		sgs[n_out++] = &sg[nsg];
 		nsg += vcd_sg_buf(&sg[nsg], &req->src);
 	}
 	/* device-writable: dst, small output, response */
-	if (req->use_dst && req->dst.nchunks) {
-		sg_init_table(&sg[nsg], req->dst.nchunks);
+	if (req->use_dst && vcd_buf_nents(&req->dst)) {
+		sg_init_table(&sg[nsg], vcd_buf_nents(&req->dst));
 		sgs[n_out + n_in++] = &sg[nsg];
 		nsg += vcd_sg_buf(&sg[nsg], &req->dst);
 	}

@@ -20,6 +20,7 @@
 #include <linux/types.h>
 #include <linux/virtio.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <virtio_cryptodev.h>
@@ -60,11 +61,28 @@ struct vcd_device {
 	atomic_t sessions;
 };
 
-/* A data buffer in kmalloc'ed chunks, mapped as one scatterlist each. */
+/*
+ * Requests of at least this many data bytes use the caller's pages
+ * directly (pinned, no copy) when the ring takes indirect descriptors;
+ * smaller ones are copied (a copy is cheaper than pinning there).
+ */
+#define VCD_ZC_MIN		4096u
+/* At most this many descriptors in one chain (QEMU takes 1024). */
+#define VCD_MAX_DESC		1000u
+
+/*
+ * A data buffer: either kmalloc'ed chunks filled by copies, or the pinned
+ * pages of the user's buffer (zero copy). One scatterlist entry per chunk
+ * or page.
+ */
 struct vcd_buf {
 	u32 len;
-	u32 nchunks;
+	u32 nchunks;			/* copied: chunks in use */
 	void *chunk[VCD_MAX_CHUNKS];
+	struct page **pages;		/* pinned: the user's pages */
+	u32 npages;
+	u32 offset;			/* of the data in pages[0] */
+	bool writable;			/* pinned for the device to write */
 };
 
 /*
@@ -99,6 +117,7 @@ struct vcd_request {
 	bool use_dst;
 	struct vcd_buf src;
 	struct vcd_buf dst;
+	struct work_struct free_work;	/* last put in interrupt context */
 };
 
 /* What the driver remembers of a session (the device holds the rest). */
@@ -128,6 +147,9 @@ void vcd_req_put(struct vcd_request *req);
 int vcd_buf_alloc(struct vcd_buf *buf, u32 len);
 int vcd_buf_from_user(struct vcd_buf *buf, const u8 __user *src);
 int vcd_buf_to_user(const struct vcd_buf *buf, u8 __user *dst, u32 len);
+int vcd_buf_pin(struct vcd_buf *buf, const u8 __user *uaddr, u32 len,
+		bool writable);
+u32 vcd_pin_pages(const u8 __user *uaddr, u32 len);
 int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req);
 void vcd_vq_done(struct virtqueue *vq);
 void vcd_fail_all(struct vcd_device *vcd);
