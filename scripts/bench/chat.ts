@@ -400,11 +400,18 @@ async function chatSystem(label: string, server: RunningChat): Promise<BenchSyst
 
 // --- command line -------------------------------------------------------------
 
-const systemNames = ["host", "guest", "ngircd"] as const;
+const systemNames = ["host", "guest", "ngircd", "guest-node"] as const;
 type SystemName = (typeof systemNames)[number];
+/** Run when --systems is not given (guest-node is for comparison, on request). */
+const defaultSystems: SystemName[] = ["host", "guest", "ngircd"];
 
 /** Measured messages per run when --messages is not given: TCG makes the guest slow. */
-const defaultMessages: Record<SystemName, number> = { host: 300, guest: 100, ngircd: 300 };
+const defaultMessages: Record<SystemName, number> = {
+  host: 300,
+  guest: 100,
+  ngircd: 300,
+  "guest-node": 100,
+};
 
 interface Options {
   clients: number[];
@@ -418,14 +425,16 @@ const usage = `usage: lab bench chat [--clients 1,10,100] [--messages N] [--syst
   --clients   channel sizes to run (default 1,10,100)
   --messages  measured messages per run (default 300, in the guest 100;
               a tenth of that, at most 20, unmeasured first)
-  --systems   which servers: host (chat, node provider), guest (chat in the
-              guest through /dev/cryptodev0), ngircd (Debian's IRC server)
+  --systems   which servers (default host,guest,ngircd): host (chat, node
+              provider), guest (chat in the guest through /dev/cryptodev0),
+              ngircd (Debian's IRC server), guest-node (chat in the guest
+              with node:crypto in the guest: what the device saves)
   --json      one JSON object per run on stdout instead of the table`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     clients: [1, 10, 100],
-    systems: [...systemNames],
+    systems: [...defaultSystems],
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -494,6 +503,12 @@ async function startSystem(name: SystemName): Promise<BenchSystem> {
         startGuestChat({ mode: "secure", devices: 1 }),
       );
       return chatSystem("chat, guest (/dev/cryptodev0)", server);
+    }
+    case "guest-node": {
+      const server = await step("booting the guest with the chat on node:crypto", () =>
+        startGuestChat({ mode: "secure", devices: 1, crypto: "node" }),
+      );
+      return chatSystem("chat, guest (node:crypto in the guest)", server);
     }
   }
 }

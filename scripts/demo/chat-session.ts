@@ -163,6 +163,8 @@ export interface GuestOptions extends ServerOptions {
   timeoutS?: number;
   /** Extra `lab run` options (--accel, --smp...). */
   runArgs?: string[];
+  /** The server's provider in the guest (default cryptodev on /dev/cryptodev0). */
+  crypto?: "cryptodev" | "node";
 }
 
 /**
@@ -185,10 +187,9 @@ export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
     "0.0.0.0",
     "--port",
     String(guestPort),
-    "--crypto",
-    "cryptodev",
-    "--device",
-    "/dev/cryptodev0",
+    ...(o.crypto === "node"
+      ? ["--crypto", "node"]
+      : ["--crypto", "cryptodev", "--device", "/dev/cryptodev0"]),
     "--db",
     "/tmp/chat.db",
     "--log-level",
