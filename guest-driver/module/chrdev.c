@@ -19,6 +19,11 @@
 
 #include "vcryptodev.h"
 
+static unsigned int zc_min = VCD_ZC_MIN;
+module_param(zc_min, uint, 0644);
+MODULE_PARM_DESC(zc_min,
+		 "CIOCCRYPT data of at least this many bytes is not copied: the device uses the pinned user pages (0: always copy)");
+
 /* Runs a request with no data, returning the status (resp in req). */
 static struct vcd_request *vcd_simple(struct vcd_file *vf, u16 op, int *err)
 {
@@ -291,7 +296,7 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	 * pages (it copies src in before writing dst, so src == dst works).
 	 * Small ones, and rings without indirect descriptors: copies.
 	 */
-	zc = vf->vcd->indirect && cop.len >= VCD_ZC_MIN &&
+	zc = vf->vcd->indirect && zc_min && cop.len >= READ_ONCE(zc_min) &&
 	     vcd_pin_pages(cop.src, cop.len) +
 	     (dst_len ? vcd_pin_pages(cop.dst, dst_len) : 0) + 4 <= VCD_MAX_DESC;
 	if (zc) {

@@ -62,9 +62,9 @@ struct vcd_device {
 };
 
 /*
- * Requests of at least this many data bytes use the caller's pages
- * directly (pinned, no copy) when the ring takes indirect descriptors;
- * smaller ones are copied (a copy is cheaper than pinning there).
+ * Default of the zc_min parameter: requests of at least this many data
+ * bytes use the caller's pages directly (pinned, no copy) when the ring
+ * takes indirect descriptors; smaller ones are copied (cheaper there).
  */
 #define VCD_ZC_MIN		4096u
 /* At most this many descriptors in one chain (QEMU takes 1024). */

@@ -94,6 +94,9 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+static long meminfo(const char *field);
+static long sysfs_counter(const char *dev, const char *name);
+
 /* ---------------------------------------------------------------- vectors */
 
 /* NIST SP 800-38A: the plaintext of appendix F (4 blocks). */
@@ -428,6 +431,33 @@ static int t_rt_separate(void) { return roundtrip(false, false); }
 static int t_rt_in_place(void) { return roundtrip(true, false); }
 static int t_rt_separate_iv(void) { return roundtrip(false, true); }
 static int t_rt_in_place_iv(void) { return roundtrip(true, true); }
+
+/* The same round trips with zero copy off (zc_min=0): every byte copied. */
+static int t_rt_copy_path(void)
+{
+	const char *param = "/sys/module/vcryptodev/parameters/zc_min";
+	char old[32] = "";
+	int r1, r2;
+	FILE *f = fopen(param, "r+");
+
+	if (!f)
+		return skip("no zc_min parameter");
+	if (!fgets(old, sizeof(old), f)) {
+		fclose(f);
+		return FAIL;
+	}
+	rewind(f);
+	fputs("0\n", f);
+	fclose(f);
+	r1 = roundtrip(false, false);
+	r2 = roundtrip(true, true);
+	f = fopen(param, "w");
+	CHECK(f != NULL, "reopen %s", param);
+	fputs(old, f);
+	fclose(f);
+	diag("zc_min 0 for this test, back to %s", strtok(old, "\n"));
+	return r1 == PASS && r2 == PASS ? PASS : FAIL;
+}
 
 static int t_rt_ctr_write_iv(void)
 {
@@ -795,23 +825,60 @@ static int t_conc_one_fd(void) { return concurrency(CONC_SHARED_SESSION); }
 static int t_conc_fork_fd(void) { return concurrency(CONC_SHARED_FD); }
 static int t_conc_many_fds(void) { return concurrency(CONC_MANY_FDS); }
 
+/* 1 MiB in-place requests (zero copy: the device holds the pages) forever. */
+static void *big_thread(void *p)
+{
+	static uint8_t key[16];
+	uint8_t iv[16], *buf = malloc(1 << 20);
+	uint32_t ses;
+	int fd = open(dev0, O_RDWR);
+
+	(void)p;
+	if (!buf || fd < 0 || sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses))
+		return NULL;
+	memset(buf, 1, 1 << 20);
+	for (;;) {
+		memset(iv, 0, 16);
+		do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 1 << 20, iv, NULL);
+	}
+	return NULL;
+}
+
 /* A process killed while its requests are in flight: no oops, device fine. */
 static int t_conc_killed(void)
 {
+	long free0, free1;
 	pid_t pid;
-	int st, fd;
+	int st, fd, round;
 
-	fflush(stdout);
-	pid = fork();
-	CHECK(pid >= 0, "fork");
-	if (pid == 0) {
-		ops_per_thread = 1L << 40;	/* until killed */
-		_exit(conc_child(CONC_MANY_FDS, -1, 0, 0));
+	free0 = meminfo("MemFree");
+	for (round = 0; round < 2; round++) {
+		fflush(stdout);
+		pid = fork();
+		CHECK(pid >= 0, "fork");
+		if (pid == 0 && round == 0) {
+			ops_per_thread = 1L << 40;	/* until killed */
+			_exit(conc_child(CONC_MANY_FDS, -1, 0, 0));
+		}
+		if (pid == 0) {
+			pthread_t th;
+			int i;
+
+			for (i = 0; i < 8; i++)
+				pthread_create(&th, NULL, big_thread, NULL);
+			pause();
+			_exit(0);
+		}
+		usleep(500 * 1000);
+		kill(pid, SIGKILL);
+		CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
 	}
-	usleep(300 * 1000);
-	kill(pid, SIGKILL);
-	CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+	usleep(200 * 1000);
+	free1 = meminfo("MemFree");
+	diag("MemFree %ld -> %ld kB, in flight %ld", free0, free1,
+	     sysfs_counter(dev0, "in_flight"));
+	CHECK(sysfs_counter(dev0, "in_flight") == 0, "requests left in flight");
 	fd = open_dev(dev0);
 	CHECK(fd >= 0, "open after kill");
 	CHECK(run_cipher_kat(fd, &cipher_kats[3], false) == 0, "KAT after kill");
@@ -1207,6 +1274,7 @@ static const struct test tests[] = {
 	{ "roundtrip", "round trip 16 B..1 MiB, in place", t_rt_in_place },
 	{ "roundtrip", "round trip 16 B..1 MiB, separate, COP_FLAG_WRITE_IV", t_rt_separate_iv },
 	{ "roundtrip", "round trip 16 B..1 MiB, in place, COP_FLAG_WRITE_IV", t_rt_in_place_iv },
+	{ "roundtrip", "round trips with zero copy off (zc_min=0)", t_rt_copy_path },
 	{ "roundtrip", "CTR chaining with COP_FLAG_WRITE_IV", t_rt_ctr_write_iv },
 	{ "errors", "unknown ioctl: ENOTTY", t_err_enotty },
 	{ "errors", "bad pointers, nested ones included: EFAULT", t_err_efault },
