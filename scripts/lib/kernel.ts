@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { hashKey } from "./cache.ts";
 import { cachePath } from "./paths.ts";
-import { loadPins } from "./pins.ts";
+import { type Pins, loadPins } from "./pins.ts";
 
 /**
  * Where `lab build kernel` leaves the pinned Debian kernel: the four .deb
@@ -12,9 +12,14 @@ export const kernelRelease: string = loadPins().kernel.release;
 /** Bump when the unpack recipe changes (forces a rebuild). */
 const recipe = "kernel-recipe-2";
 
-/** The cache key of the kernel tree: the pins plus the recipe. */
+/** The cache key of a kernel tree built from `pins` (pure). */
+export function kernelKeyFor(pins: Pins): string {
+  return hashKey([recipe, JSON.stringify(pins.kernel)]);
+}
+
+/** The cache key of the kernel tree: the repository's pins plus the recipe. */
 export function kernelKey(): string {
-  return hashKey([recipe, JSON.stringify(loadPins().kernel)]);
+  return kernelKeyFor(loadPins());
 }
 
 /** The unpacked root (boot/, lib/modules/, usr/src/). */
