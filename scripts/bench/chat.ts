@@ -90,6 +90,7 @@ export async function runFanout(
   clients: number,
   messages: number,
   warmup = Math.min(20, Math.ceil(messages / 10)),
+  timeoutMs = messageTimeoutMs,
 ): Promise<RunResult> {
   const conns: BenchConn[] = [];
   try {
@@ -120,17 +121,16 @@ export async function runFanout(
     });
 
     let next = 0;
+    let failed = false;
     const sendOne = async (sender: BenchConn) => {
       const id = next++;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () =>
             reject(
-              new LabError(
-                `${sys.label}: message ${id} not delivered within ${messageTimeoutMs / 1000}s`,
-              ),
+              new LabError(`${sys.label}: message ${id} not delivered within ${timeoutMs / 1000}s`),
             ),
-          messageTimeoutMs,
+          timeoutMs,
         );
         const p: Pending = {
           t0: performance.now(),
@@ -153,7 +153,15 @@ export async function runFanout(
       const senders = conns.slice(0, Math.min(maxSenders, clients));
       await Promise.all(
         senders.map(async (s) => {
-          while (next < total) await sendOne(s);
+          // After one failure the others stop sending: the run has failed.
+          while (next < total && !failed) {
+            try {
+              await sendOne(s);
+            } catch (e) {
+              failed = true;
+              throw e;
+            }
+          }
         }),
       );
     };
