@@ -63,7 +63,11 @@ const target: BuildTarget = {
           reject: false,
         });
         if (r.exitCode !== 0)
-          throw new LabError(`gcc ${src} failed:\n${(r.all ?? "").trim()}`, 1, "fix guest-driver/tests/");
+          throw new LabError(
+            `gcc ${src} failed:\n${(r.all ?? "").trim()}`,
+            1,
+            "fix guest-driver/tests/",
+          );
       }
     });
     await writeStamp(testsBuildDir, key);

@@ -27,7 +27,7 @@ const stampDir = () => cachePath("driver");
 /** The module's own sources: C, headers and the Kbuild/Makefile. */
 async function moduleSources(): Promise<string[]> {
   const names = (await readdir(moduleDir)).filter(
-    (n) => /\.[ch]$/.test(n) && !n.endsWith(".mod.c") || n === "Kbuild" || n === "Makefile",
+    (n) => (/\.[ch]$/.test(n) && !n.endsWith(".mod.c")) || n === "Kbuild" || n === "Makefile",
   );
   return names.sort().map((n) => join(moduleDir, n));
 }
@@ -42,14 +42,17 @@ export async function driverKey(): Promise<string> {
 
 /** Runs Kbuild on the module folder; `W=1` keeps the extra warnings on. */
 export async function makeModule(args: readonly string[] = ["modules"]): Promise<string> {
-  const r = await execa(
-    "make",
-    ["-C", kernelBuildDir(), `M=${moduleDir}`, "W=1", ...args],
-    { all: true, reject: false },
-  );
+  const r = await execa("make", ["-C", kernelBuildDir(), `M=${moduleDir}`, "W=1", ...args], {
+    all: true,
+    reject: false,
+  });
   if (r.exitCode !== 0) {
     const tail = (r.all ?? "").trim().split("\n").slice(-25).join("\n");
-    throw new LabError(`building the driver failed:\n${tail}`, 1, "fix the errors above in guest-driver/module/");
+    throw new LabError(
+      `building the driver failed:\n${tail}`,
+      1,
+      "fix the errors above in guest-driver/module/",
+    );
   }
   return r.all ?? "";
 }
