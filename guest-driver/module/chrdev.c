@@ -63,6 +63,11 @@ static int vcd_open(struct inode *inode, struct file *filp)
 	err = vcd_req_run(vcd, req);
 	if (!err)
 		vf->handle = le32_to_cpu(req->resp.id);
+	if (err == -EINTR) {
+		/* killed with OPEN on the ring: close what it opens */
+		kref_get(&vcd->kref);
+		req->orphan_open = vcd;
+	}
 	vcd_req_put(req);
 	if (err)
 		goto err_free;
@@ -78,27 +83,35 @@ err_put:
 	return err == -ERESTARTSYS ? -EINTR : err;
 }
 
+/*
+ * CLOSE frees the handle and its sessions on the device. Nothing to do
+ * when the device is gone (its state went with it). A dying process still
+ * sends it; it just does not wait for the answer.
+ */
+void vcd_close_handle(struct vcd_device *vcd, u32 handle)
+{
+	struct vcd_request *req;
+	int err;
+
+	req = vcd_req_alloc(vcd, VIRTIO_CRYPTODEV_OP_CLOSE, handle);
+	if (!req)
+		return;
+	req->must_send = true;
+	err = vcd_req_run(vcd, req);
+	if (err && err != -ENODEV && err != -EINTR)
+		pr_warn_ratelimited("vcryptodev: close of handle %u: %d\n",
+				    handle, err);
+	vcd_req_put(req);
+}
+
 static int vcd_release(struct inode *inode, struct file *filp)
 {
 	struct vcd_file *vf = filp->private_data;
 	struct vcd_device *vcd = vf->vcd;
 	struct vcd_session *s;
-	struct vcd_request *req;
 	unsigned long id;
-	int err;
 
-	/*
-	 * CLOSE frees the handle and its sessions on the device. Nothing to
-	 * do when the device is gone (its state went with it).
-	 */
-	req = vcd_req_alloc(vcd, VIRTIO_CRYPTODEV_OP_CLOSE, vf->handle);
-	if (req) {
-		err = vcd_req_run(vcd, req);
-		if (err && err != -ENODEV)
-			pr_warn_ratelimited("vcryptodev: close of handle %u: %d\n",
-					    vf->handle, err);
-		vcd_req_put(req);
-	}
+	vcd_close_handle(vcd, vf->handle);
 	xa_for_each(&vf->sessions, id, s) {
 		kfree(s);
 		atomic_dec(&vcd->sessions);

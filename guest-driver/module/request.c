@@ -58,6 +58,13 @@ static void vcd_buf_free(struct vcd_buf *buf)
 
 static void vcd_req_free(struct vcd_request *req)
 {
+	struct vcd_device *orphan = req->orphan_open;
+
+	/* the device opened a handle nobody will close: close it now */
+	if (orphan && completion_done(&req->done) && !req->status)
+		vcd_close_handle(orphan, le32_to_cpu(req->resp.id));
+	if (orphan)
+		vcd_put(orphan);
 	vcd_buf_free(&req->src);
 	vcd_buf_free(&req->dst);
 	kfree_sensitive(req);
@@ -342,6 +349,11 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 		spin_unlock_irq(&vcd->vq_lock);
 		if (err != -ENOSPC)
 			break;
+		if (req->must_send) {
+			/* CLOSE from release: a dying process still closes */
+			wait_event(vcd->vq_wait, vcd_ring_ready(vcd, nsg));
+			continue;
+		}
 		err = wait_event_interruptible(vcd->vq_wait,
 					       vcd_ring_ready(vcd, nsg));
 		if (err)

@@ -115,6 +115,10 @@ struct vcd_request {
 	/* big operands: src is device-readable, dst device-writable */
 	bool use_src;
 	bool use_dst;
+	/* wait for ring space even with a signal pending (CLOSE) */
+	bool must_send;
+	/* OPEN whose opener was killed: close the handle it got (kref held) */
+	struct vcd_device *orphan_open;
 	struct vcd_buf src;
 	struct vcd_buf dst;
 	struct work_struct free_work;	/* last put in interrupt context */
@@ -144,6 +148,7 @@ extern const struct attribute_group *vcd_attr_groups[];
 /* request.c */
 struct vcd_request *vcd_req_alloc(struct vcd_device *vcd, u16 op, u32 handle);
 void vcd_req_put(struct vcd_request *req);
+void vcd_close_handle(struct vcd_device *vcd, u32 handle);
 int vcd_buf_alloc(struct vcd_buf *buf, u32 len);
 int vcd_buf_from_user(struct vcd_buf *buf, const u8 __user *src);
 int vcd_buf_to_user(const struct vcd_buf *buf, u8 __user *dst, u32 len);
