@@ -4,7 +4,15 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "**/dist/", "guest-driver/tests/build/", "host-backend/test/build/", "ts-app/native/build/", "host-backend/patches/", ".cache/"],
+    ignores: [
+      "node_modules/",
+      "**/dist/",
+      "guest-driver/tests/build/",
+      "host-backend/test/build/",
+      "ts-app/native/build/",
+      "host-backend/patches/",
+      ".cache/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -13,7 +21,10 @@ export default tseslint.config(
       globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly" },
     },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
       "no-constant-condition": ["error", { checkLoops: false }],
     },

@@ -13,10 +13,7 @@ const lock = join(root, "package-lock.json");
 const stamp = join(root, "node_modules", ".lab-lock-hash");
 
 function lockHash() {
-  return createHash("sha256")
-    .update(readFileSync(lock))
-    .update(process.version)
-    .digest("hex");
+  return createHash("sha256").update(readFileSync(lock)).update(process.version).digest("hex");
 }
 
 function ensureNodeModules() {
@@ -36,8 +33,12 @@ function ensureNodeModules() {
 
 const verb = process.argv[2] ?? "start";
 ensureNodeModules();
-const r = spawnSync(process.execPath, [join(root, "bin", "lab.mjs"), verb, ...process.argv.slice(3)], {
-  cwd: root,
-  stdio: "inherit",
-});
+const r = spawnSync(
+  process.execPath,
+  [join(root, "bin", "lab.mjs"), verb, ...process.argv.slice(3)],
+  {
+    cwd: root,
+    stdio: "inherit",
+  },
+);
 process.exit(r.status ?? 1);
