@@ -240,6 +240,14 @@ export async function openCryptodevProvider(
   await call(() => dev.open());
   const sessions = new SessionCache(dev, maxCachedSessions);
   let closed = false;
+  /** Requests started and not settled: close() lets them finish first. */
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending.add(p);
+    const done = () => pending.delete(p);
+    p.then(done, done);
+    return p;
+  };
 
   const live = () => {
     if (closed) throw new CryptoProviderError("provider is closed");
@@ -251,11 +259,13 @@ export async function openCryptodevProvider(
     live();
     checkCbcArgs(key, iv, data);
     if (data.length === 0) return Buffer.alloc(0);
-    return call(() =>
-      sessions.use(
-        `aes-cbc:${keyId(key)}`,
-        () => dev.createSession(CRYPTO_AES_CBC, key, 0, null),
-        (ses) => dev.crypt(ses, op, iv, data, 0),
+    return track(
+      call(() =>
+        sessions.use(
+          `aes-cbc:${keyId(key)}`,
+          () => dev.createSession(CRYPTO_AES_CBC, key, 0, null),
+          (ses) => dev.crypt(ses, op, iv, data, 0),
+        ),
       ),
     );
   };
@@ -268,11 +278,13 @@ export async function openCryptodevProvider(
     async hmacSha256(rawKey, data) {
       live();
       const key = deviceMacKey(rawKey);
-      return call(() =>
-        sessions.use(
-          `hmac-sha256:${keyId(key)}`,
-          () => dev.createSession(0, null, CRYPTO_SHA2_256_HMAC, key),
-          (ses) => dev.crypt(ses, COP_ENCRYPT, null, data, hmacSha256Len),
+      return track(
+        call(() =>
+          sessions.use(
+            `hmac-sha256:${keyId(key)}`,
+            () => dev.createSession(0, null, CRYPTO_SHA2_256_HMAC, key),
+            (ses) => dev.crypt(ses, COP_ENCRYPT, null, data, hmacSha256Len),
+          ),
         ),
       );
     },
@@ -280,6 +292,7 @@ export async function openCryptodevProvider(
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.allSettled([...pending]);
       await sessions.clear();
       await call(() => dev.close());
     },
