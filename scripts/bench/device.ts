@@ -249,6 +249,7 @@ export async function run(argv: string[]): Promise<number> {
   const ms = String(o.ms);
   // One boot: the device first, then software AES in the same guest.
   const guestCmd =
+    `if dmesg | grep -q "Hypervisor detected: KVM"; then echo ACCEL=KVM; else echo ACCEL=TCG; fi; ` +
     `${guestTests}/speed --repeat ${rep} --ms ${ms} --sizes ${sizes} && ` +
     `node ${guestRepoPath}/${nodeSpeed} guest-node ${rep} ${ms} ${sizes}`;
   const budget = Math.ceil((2 * o.repeat * o.sizes.length * o.ms) / 1000) + 300;
@@ -270,7 +271,7 @@ export async function run(argv: string[]): Promise<number> {
     ...parseSamples(host.stdout, "host-node"),
   ];
   const rows = summarize(samples);
-  const accel = /\b(kvm|tcg)\b/i.exec(guest.stderr)?.[1]?.toUpperCase() ?? o.accel;
+  const accel = /^ACCEL=(\w+)$/m.exec(guest.stdout)?.[1] ?? o.accel;
 
   process.stdout.write(
     `AES-128-CBC encrypt, one request at a time, median of ${o.repeat} x ${o.ms} ms (guest accel: ${accel})\n`,
