@@ -4,7 +4,9 @@
  * device`. One process, one request at a time (like cryptodev-linux's
  * speed program), each size run for a fixed time, repeated.
  *
- *   speed [--dev PATH] [--sizes 16,256,...] [--ms N] [--repeat N]
+ *   speed [--dev PATH] [--sizes 16,256,...] [--ms N] [--repeat N] [--alg cbc|null]
+ *
+ * --alg null (CRYPTO_NULL) measures the transport alone: no cipher work.
  *
  * Prints one JSON object per line:
  *   {"size":16,"run":0,"ops":12345,"seconds":0.5}
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
 	const char *dev = "/dev/cryptodev0";
 	char sizes_buf[256] = "16,256,4096,65536,1048576";
 	long ms = 1000, repeat = 3, run;
+	uint32_t alg = CRYPTO_AES_CBC;
 	uint8_t key[16], iv[16], *src, *dst;
 	uint32_t ses, max = 0;
 	char *tok, *save;
@@ -43,11 +46,13 @@ int main(int argc, char **argv)
 			ms = strtol(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--repeat"))
 			repeat = strtol(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--alg"))
+			alg = strcmp(argv[i + 1], "null") ? CRYPTO_AES_CBC : CRYPTO_NULL;
 		else
 			break;
 	}
 	if (i < argc) {
-		fprintf(stderr, "usage: speed [--dev PATH] [--sizes A,B,..] [--ms N] [--repeat N]\n");
+		fprintf(stderr, "usage: speed [--dev PATH] [--sizes A,B,..] [--ms N] [--repeat N] [--alg cbc|null]\n");
 		return 2;
 	}
 
@@ -57,7 +62,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(key, 0x42, sizeof(key));
-	err = sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses);
+	err = sess_open(fd, alg, key, alg == CRYPTO_NULL ? 0 : 16, 0, NULL, 0, &ses);
 	if (err) {
 		fprintf(stderr, "CIOCGSESSION: %s\n", strerror(-err));
 		return 1;
@@ -90,7 +95,8 @@ int main(int argc, char **argv)
 			while (t < end) {
 				memset(iv, 0, sizeof(iv));
 				err = do_crypt(fd, ses, COP_ENCRYPT, 0, src, dst,
-					       size, iv, NULL);
+					       size, alg == CRYPTO_NULL ? NULL : iv,
+					       NULL);
 				if (err) {
 					fprintf(stderr, "CIOCCRYPT %u: %s\n", size,
 						strerror(-err));
