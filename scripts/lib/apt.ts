@@ -43,7 +43,7 @@ export const systemPackages = {
     "ipxe-qemu",
     "qemu-system-data",
   ],
-  driver: ["make", "gcc", "libelf-dev"],
+  driver: ["make", "gcc", "libc6-dev", "libelf-dev"],
   // host-backend/test: clang + libFuzzer for the harness, gcc + nettle + glib
   // for the unit tests (and their fake /dev/crypto)
   fuzz: [
