@@ -49,7 +49,7 @@ describe.skipIf(unavailable !== undefined)(
 
         beforeAll(async () => {
           res = await labRun(
-            ["--devices", "2", "--timeout", "1200", ...run.opts],
+            ["--devices", "2", "--timeout", "800", ...run.opts],
             [`${guestTests}/conformance`, "--module", guestModule, ...run.suite],
           );
           report = parseKtap(res.stdout);
