@@ -426,9 +426,11 @@ interface Options {
   messages?: number;
   systems: SystemName[];
   json: boolean;
+  /** vCPUs of the guest (lab run --smp). */
+  smp?: number;
 }
 
-const usage = `usage: lab bench chat [--clients 1,10,100] [--messages N] [--systems host,guest,ngircd] [--json]
+const usage = `usage: lab bench chat [--clients 1,10,100] [--messages N] [--systems host,guest,ngircd] [--smp N] [--json]
 
   --clients   channel sizes to run (default 1,10,100)
   --messages  measured messages per run (default 300, in the guest 100;
@@ -437,6 +439,7 @@ const usage = `usage: lab bench chat [--clients 1,10,100] [--messages N] [--syst
               provider), guest (chat in the guest through /dev/cryptodev0),
               ngircd (Debian's IRC server), guest-node (chat in the guest
               with node:crypto in the guest: what the device saves)
+  --smp N     vCPUs of the guest (lab run's default otherwise)
   --json      one JSON object per run on stdout instead of the table`;
 
 function parseArgs(argv: string[]): Options {
@@ -468,6 +471,10 @@ function parseArgs(argv: string[]): Options {
         if (!(systemNames as readonly string[]).includes(n))
           throw new UsageError(`--systems: one or more of ${systemNames.join(",")}`);
       o.systems = s as SystemName[];
+    } else if (a === "--smp") {
+      o.smp = Number(val());
+      if (!Number.isInteger(o.smp) || o.smp < 1 || o.smp > 16)
+        throw new UsageError("--smp: an integer from 1 to 16");
     } else if (a === "--json") o.json = true;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(usage + "\n");
@@ -496,7 +503,8 @@ export function formatTable(rows: readonly RunResult[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
-async function startSystem(name: SystemName): Promise<BenchSystem> {
+async function startSystem(name: SystemName, o: Options): Promise<BenchSystem> {
+  const runArgs = o.smp ? ["--smp", String(o.smp)] : [];
   switch (name) {
     case "ngircd":
       return step("starting ngircd", () => startNgircd());
@@ -508,13 +516,13 @@ async function startSystem(name: SystemName): Promise<BenchSystem> {
     }
     case "guest": {
       const server = await step("booting the guest with the chat on /dev/cryptodev0", () =>
-        startGuestChat({ mode: "secure", devices: 1 }),
+        startGuestChat({ mode: "secure", devices: 1, runArgs }),
       );
       return chatSystem("chat, guest (/dev/cryptodev0)", server);
     }
     case "guest-node": {
       const server = await step("booting the guest with the chat on node:crypto", () =>
-        startGuestChat({ mode: "secure", devices: 1, crypto: "node" }),
+        startGuestChat({ mode: "secure", devices: 1, crypto: "node", runArgs }),
       );
       return chatSystem("chat, guest (node:crypto in the guest)", server);
     }
@@ -528,7 +536,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const name of o.systems) {
     let sys: BenchSystem;
     try {
-      sys = await startSystem(name);
+      sys = await startSystem(name, o);
     } catch (e) {
       failures++;
       warn(`${name}: not run: ${(e as Error).message}`);
