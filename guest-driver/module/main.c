@@ -24,6 +24,9 @@
 
 #include "vcryptodev.h"
 
+/* Frees requests whose last reference went in interrupt context. */
+struct workqueue_struct *vcd_wq;
+
 static dev_t vcd_devt;
 static struct cdev vcd_cdev;
 static struct class *vcd_class;
@@ -254,9 +257,12 @@ static int __init vcd_init(void)
 {
 	int err;
 
+	vcd_wq = alloc_workqueue(KBUILD_MODNAME, 0, 0);
+	if (!vcd_wq)
+		return -ENOMEM;
 	err = alloc_chrdev_region(&vcd_devt, 0, VCD_MAX_MINORS, VCD_NAME);
 	if (err)
-		return err;
+		goto err_wq;
 	cdev_init(&vcd_cdev, &vcd_fops);
 	vcd_cdev.owner = THIS_MODULE;
 	err = cdev_add(&vcd_cdev, vcd_devt, VCD_MAX_MINORS);
@@ -279,6 +285,8 @@ err_cdev:
 	cdev_del(&vcd_cdev);
 err_region:
 	unregister_chrdev_region(vcd_devt, VCD_MAX_MINORS);
+err_wq:
+	destroy_workqueue(vcd_wq);
 	return err;
 }
 
@@ -290,6 +298,8 @@ static void __exit vcd_exit(void)
 	cdev_del(&vcd_cdev);
 	unregister_chrdev_region(vcd_devt, VCD_MAX_MINORS);
 	ida_destroy(&vcd_minors);
+	/* drains frees queued by callbacks of requests whose owner died */
+	destroy_workqueue(vcd_wq);
 }
 
 module_init(vcd_init);

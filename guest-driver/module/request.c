@@ -86,7 +86,7 @@ void vcd_req_put(struct vcd_request *req)
 		return;
 	if (!in_task()) {
 		INIT_WORK(&req->free_work, vcd_req_free_work);
-		schedule_work(&req->free_work);
+		queue_work(vcd_wq, &req->free_work);
 		return;
 	}
 	vcd_req_free(req);

@@ -141,6 +141,7 @@ struct vcd_file {
 };
 
 /* main.c */
+extern struct workqueue_struct *vcd_wq;
 struct vcd_device *vcd_get_by_minor(unsigned int minor);
 void vcd_put(struct vcd_device *vcd);
 extern const struct attribute_group *vcd_attr_groups[];
