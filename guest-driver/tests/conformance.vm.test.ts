@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "./ktap.ts";
 import {
@@ -47,12 +50,18 @@ describe.skipIf(unavailable !== undefined)(
         let res: GuestRun;
         let report: KtapReport;
 
+        let consoleLog = "";
+
         beforeAll(async () => {
+          const dir = await mkdtemp(join(tmpdir(), "vcd-conformance-"));
+          const consoleFile = join(dir, "console.log");
           res = await labRun(
-            ["--devices", "2", "--timeout", "800", ...run.opts],
+            ["--devices", "2", "--timeout", "800", "--console", consoleFile, ...run.opts],
             [`${guestTests}/conformance`, "--module", guestModule, ...run.suite],
           );
           report = parseKtap(res.stdout);
+          consoleLog = await readFile(consoleFile, "utf8").catch(() => "");
+          await rm(dir, { recursive: true, force: true });
           console.log(`conformance, ${run.title}: ${formatCounts(ktapCounts(report))}`);
         });
 
@@ -63,6 +72,14 @@ describe.skipIf(unavailable !== undefined)(
           expect(c.missing, detail).toBe(0);
           expect(c.skipped, detail).toBe(0);
           expect(res.exitCode, detail).toBe(0);
+        });
+
+        it("leaves no kernel BUG, WARNING or oops on the console", () => {
+          expect(consoleLog.length, "no console log").toBeGreaterThan(0);
+          const bad = consoleLog
+            .split("\n")
+            .filter((l) => /\b(BUG:|WARNING:|Oops|general protection|Call Trace)/.test(l));
+          expect(bad, bad.join("\n")).toEqual([]);
         });
 
         it.each(groups)("%s", (group) => {
