@@ -178,8 +178,13 @@ struct virtio_cryptodev_session_info {
 	vcd_le32 reserved[2];
 };
 
+#ifdef __cplusplus
+#define VIRTIO_CRYPTODEV_SIZE_CHECK(type, size) \
+	static_assert(sizeof(type) == (size), #type " size is part of the ABI")
+#else
 #define VIRTIO_CRYPTODEV_SIZE_CHECK(type, size) \
 	_Static_assert(sizeof(type) == (size), #type " size is part of the ABI")
+#endif
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_config, 32);
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_req, 64);
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_resp, 32);

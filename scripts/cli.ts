@@ -45,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!load) throw new UsageError(`unknown verb '${verb}'`);
     const cmd = (await load()).default;
-    if (args.includes("--help") || args.includes("-h")) {
+    // `lab VERB --help`; deeper helps (`lab bench chat --help`) are the verb's.
+    if (args[0] === "--help" || args[0] === "-h") {
       process.stdout.write(cmd.usage.trimEnd() + "\n");
       return 0;
     }

@@ -140,7 +140,11 @@ struct crypt_auth_op {
 #define CIOCAUTHCRYPT	_IOWR('c', 109, struct crypt_auth_op)
 
 #if defined(__x86_64__)
+#ifdef __cplusplus
+#define CRYPTODEV_ABI_CHECK(cond, what) static_assert(cond, what)
+#else
 #define CRYPTODEV_ABI_CHECK(cond, what) _Static_assert(cond, what)
+#endif
 CRYPTODEV_ABI_CHECK(sizeof(struct session_op) == 48, "session_op size");
 CRYPTODEV_ABI_CHECK(__builtin_offsetof(struct session_op, key) == 16,
 		    "session_op.key");
