@@ -10,6 +10,7 @@
  * answer. A submitter that is killed drops its reference and leaves; the
  * buffers stay alive until the device hands the request back.
  */
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -349,6 +350,20 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 		spin_unlock_irq(&vcd->vq_lock);
 		if (err != -ENOSPC)
 			break;
+		if (vcd->indirect && READ_ONCE(vcd->ring_free) > 0) {
+			/*
+			 * Room in the ring, but no memory for the indirect
+			 * table (GFP_ATOMIC): try again in a moment.
+			 */
+			if (req->must_send) {
+				msleep(1);
+			} else if (msleep_interruptible(1) ||
+				   signal_pending(current)) {
+				err = -ERESTARTSYS;
+				break;
+			}
+			continue;
+		}
 		if (req->must_send) {
 			/* CLOSE from release: a dying process still closes */
 			wait_event(vcd->vq_wait, vcd_ring_ready(vcd, nsg));
