@@ -257,7 +257,7 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	struct vcd_request *req;
 	struct vcd_session s;
 	struct crypt_op cop;
-	u32 iv_len = 0, iv_out_len = 0, mac_len = 0, dst_len = 0;
+	u32 iv_len = 0, iv_out_len = 0, mac_len = 0, dst_len = 0, zmin;
 	bool zc;
 	int err;
 
@@ -309,7 +309,8 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	 * pages (it copies src in before writing dst, so src == dst works).
 	 * Small ones, and rings without indirect descriptors: copies.
 	 */
-	zc = vf->vcd->indirect && zc_min && cop.len >= READ_ONCE(zc_min) &&
+	zmin = READ_ONCE(zc_min);
+	zc = vf->vcd->indirect && zmin && cop.len >= zmin &&
 	     vcd_pin_pages(cop.src, cop.len) +
 	     (dst_len ? vcd_pin_pages(cop.dst, dst_len) : 0) + 4 <= VCD_MAX_DESC;
 	if (zc) {
