@@ -255,8 +255,10 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
   const ms = () => Math.round(performance.now() - t0);
   const { conns: sockets } = await listenAll(p);
   const qemu = startQemu(p, "pipe");
-  qemu.stderr?.on("data", (d: Buffer) => (qemuStderr += d.toString()));
-  qemu.stdout?.on("data", (d: Buffer) => (qemuStderr += d.toString()));
+  // QEMU's own messages (kept short: only the last lines are ever shown).
+  const keepQemu = (d: Buffer) => (qemuStderr = (qemuStderr + d.toString()).slice(-8192));
+  qemu.stderr?.on("data", keepQemu);
+  qemu.stdout?.on("data", keepQemu);
   const qemuExit = new Promise<{ code: number | null; signal: string | null }>((res) => {
     qemu.once("exit", (code, signal) => res({ code, signal }));
     qemu.once("error", (e) => {
@@ -325,8 +327,19 @@ export async function runInGuest(args: VmArgs, io: RunIo): Promise<RunResult> {
 
     // Output: copy to our stdout/stderr, with backpressure, counting bytes.
     const pipeOut = (sock: Socket, dest: Writable, key: "out" | "err") => {
+      // A reader that went away (`lab run ... | head -1`, EPIPE): the rest
+      // is counted and dropped, the run goes on to its exit status.
+      let broken = false;
+      dest.on("error", () => {
+        broken = true;
+        sock.resume();
+      });
       sock.on("data", (d: Buffer) => {
         counts[key] += d.length;
+        if (broken || dest.destroyed) {
+          countsChanged();
+          return;
+        }
         if (!dest.write(d)) {
           sock.pause();
           dest.once("drain", () => sock.resume());
