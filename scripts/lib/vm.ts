@@ -103,7 +103,7 @@ async function listenAll(p: Prepared): Promise<{ conns: Promise<Map<string, Sock
 }
 
 /** Keeps the last lines of the serial console (and optionally the whole log in a file). */
-class ConsoleTail {
+export class ConsoleTail {
   lines: string[] = [];
   private partial = "";
   panicLine?: string;
