@@ -82,6 +82,14 @@ export async function run(argv: string[]): Promise<number> {
   let accel: Accel | "auto" = "auto";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === "--help" || a === "-h") {
+      process.stdout.write(
+        "usage: lab bench boot [--runs N] [--accel auto|kvm|tcg]\n\n" +
+          "Median and spread of N (default 5) warm `lab run -- true` and `lab run -- node -e 0`,\n" +
+          "the accelerator used, and where the time of one run goes.\n",
+      );
+      return 0;
+    }
     if (a === "--runs") runs = Number(argv[++i]);
     else if (a === "--accel") {
       const v = argv[++i];
