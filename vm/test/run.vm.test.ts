@@ -161,6 +161,45 @@ describe("lab run", () => {
     expect(err).toMatch(/interrupted; QEMU killed/);
   });
 
+  it("--forward reaches a guest server from 127.0.0.1 on the host", async () => {
+    const { createConnection, createServer } = await import("node:net");
+    // A free host port: bind port 0, read it, release it.
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const a = srv.address();
+        srv.close(() => res(typeof a === "object" && a ? a.port : 0));
+      });
+    });
+    const guest = lab([
+      "run",
+      "--devices",
+      "0",
+      "--timeout",
+      "120",
+      "--forward",
+      `${port}:8000`,
+      "--",
+      "sh",
+      "-c",
+      "echo hello-from-guest | nc -l -p 8000",
+    ]);
+    // The guest listens a few seconds from now: retry until it answers.
+    let got = "";
+    for (let i = 0; i < 120 && !got; i++) {
+      got = await new Promise<string>((res) => {
+        let data = "";
+        const c = createConnection({ host: "127.0.0.1", port });
+        c.on("data", (d: Buffer) => (data += d.toString()));
+        c.on("end", () => res(data));
+        c.on("error", () => res(""));
+      });
+      if (!got) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(got).toBe("hello-from-guest\n");
+    const r = await guest;
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it("runs node in the guest", async () => {
     const r = await run(["--", "node", "-e", "console.log(process.version, 6 * 7)"]);
     expect(r.code, r.stderr).toBe(0);
