@@ -200,6 +200,34 @@ describe("lab run", () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it("the guest cannot connect out, not even to the host (restrict=on)", async () => {
+    const { createServer } = await import("node:net");
+    let connected = false;
+    const srv = createServer((c) => {
+      connected = true;
+      c.destroy();
+    });
+    const port = await new Promise<number>((res) =>
+      srv.listen(0, "127.0.0.1", () => {
+        const a = srv.address();
+        res(typeof a === "object" && a ? a.port : 0);
+      }),
+    );
+    try {
+      const r = await run([
+        "--",
+        "sh",
+        "-c",
+        `echo x | timeout 5 nc 10.0.2.2 ${port} && echo connected || echo refused`,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.toString()).toBe("refused\n");
+      expect(connected).toBe(false);
+    } finally {
+      srv.close();
+    }
+  });
+
   it("runs node in the guest", async () => {
     const r = await run(["--", "node", "-e", "console.log(process.version, 6 * 7)"]);
     expect(r.code, r.stderr).toBe(0);
