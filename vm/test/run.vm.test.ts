@@ -112,8 +112,9 @@ describe("lab run", () => {
     const r = await run(["--timeout", "20", "--", "sleep", "1000"]);
     expect(r.code).toBe(124);
     expect(r.stderr).toMatch(/lab: timeout: .*20 s/);
-    // The bound: the timeout itself plus process start and QEMU teardown (not a timing assertion on the guest).
-    expect(r.ms).toBeLessThan(20_000 + 15_000);
+    // Not a speed check: the run must end because of --timeout, long
+    // before `sleep 1000` could (a generous margin for a loaded machine).
+    expect(r.ms).toBeLessThan(120_000);
   });
 
   it("a kernel panic (sysrq c) exits 255 naming the panic", async () => {
