@@ -41,7 +41,8 @@ export interface RunResult {
   timings: { qemuStartMs: number; statusMs?: number; endMs: number };
 }
 
-const consoleKeep = 60;
+const consoleKeep = 400;
+const explainMax = 60;
 const setpriv = "/usr/bin/setpriv";
 
 /** Makes sure the guest's inputs exist (building them when missing). */
@@ -131,7 +132,15 @@ export class ConsoleTail {
       /(BUG:|Oops|Kernel panic|general protection fault|RIP:|Call Trace)/.test(l),
     );
     const from = i >= 0 ? Math.max(0, i - 2) : Math.max(0, this.lines.length - 25);
-    return this.lines.slice(from).filter((l) => l.trim() !== "");
+    const lines = this.lines.slice(from).filter((l) => l.trim() !== "");
+    // A long trace: its start (what happened) and its end (the panic line).
+    if (lines.length <= explainMax) return lines;
+    const skipped = lines.length - explainMax;
+    return [
+      ...lines.slice(0, explainMax - 20),
+      `  ... (${skipped} lines; --console FILE keeps them all)`,
+      ...lines.slice(-20),
+    ];
   }
 }
 
