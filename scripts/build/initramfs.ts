@@ -6,33 +6,20 @@ import { gzipSync } from "node:zlib";
 import { execa } from "execa";
 import { ensurePackages } from "../lib/apt.ts";
 import type { BuildTarget } from "../lib/build-target.ts";
-import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
+import { readStamp, writeStamp } from "../lib/cache.ts";
 import { type CpioEntry, withParents, writeCpio } from "../lib/cpio.ts";
 import {
   guestModules,
   hostBusybox,
   initSource,
   initramfsDir,
+  initramfsKey,
   initramfsPath,
   labexecSource,
 } from "../lib/guest.ts";
-import { kernelKey, kernelModulesDir, kernelRelease } from "../lib/kernel.ts";
+import { kernelModulesDir, kernelRelease } from "../lib/kernel.ts";
 import { step } from "../lib/log.ts";
 import { loadLevels, parseModulesDep, resolveModules } from "../lib/modules-dep.ts";
-
-/** Bump when the layout below changes. */
-const recipe = "initramfs-recipe-1";
-
-async function inputsKey(): Promise<string> {
-  return hashKey([
-    recipe,
-    kernelKey(),
-    guestModules.join(","),
-    await readFile(initSource),
-    await readFile(labexecSource),
-    await readFile(hostBusybox),
-  ]);
-}
 
 /** Compiles the guest's command runner, statically linked. */
 async function buildLabexec(): Promise<Buffer> {
@@ -105,7 +92,7 @@ const target: BuildTarget = {
   summary: "guest initramfs: busybox, virtio/9p modules, our init and labexec (cpio newc, gzip)",
   deps: ["kernel"],
   async build({ force }) {
-    const key = await inputsKey();
+    const key = await initramfsKey();
     if (!force && (await readStamp(initramfsDir())) === key && existsSync(initramfsPath()))
       return "up-to-date";
     await ensurePackages("guest");

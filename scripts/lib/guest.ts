@@ -1,4 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hashKey, readStamp } from "./cache.ts";
+import { kernelKey } from "./kernel.ts";
 import { cachePath, repoRoot } from "./paths.ts";
 
 /** What the guest's initramfs and node image are made of, and where they land. */
@@ -23,6 +26,26 @@ export function initramfsDir(): string {
 }
 export function initramfsPath(): string {
   return join(initramfsDir(), "initramfs.cpio.gz");
+}
+
+/** Bump when the layout scripts/build/initramfs.ts assembles changes. */
+const initramfsRecipe = "initramfs-recipe-1";
+
+/** Everything the initramfs is made of, hashed (~10 ms: `lab run` checks it each time). */
+export async function initramfsKey(): Promise<string> {
+  return hashKey([
+    initramfsRecipe,
+    kernelKey(),
+    guestModules.join(","),
+    await readFile(initSource),
+    await readFile(labexecSource),
+    await readFile(hostBusybox),
+  ]);
+}
+
+/** Whether the built initramfs matches its inputs (vm/init edited, pins changed...). */
+export async function initramfsCurrent(): Promise<boolean> {
+  return (await readStamp(initramfsDir())) === (await initramfsKey());
 }
 
 export function noderootDir(): string {

@@ -8,7 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { resolveAccel } from "./accel.ts";
 import { LabError } from "./errors.ts";
 import { commandFrame, dataFrames, eofFrame, parseStatusLine, type ExitStatus } from "./frames.ts";
-import { initramfsPath, nodeImagePath } from "./guest.ts";
+import { initramfsCurrent, initramfsPath, nodeImagePath } from "./guest.ts";
 import { kernelVmlinuxPath } from "./kernel.ts";
 import { debug } from "./log.ts";
 import { guestRepoPath, patchedQemuPath, repoRoot } from "./paths.ts";
@@ -45,12 +45,15 @@ const consoleKeep = 400;
 const explainMax = 60;
 const setpriv = "/usr/bin/setpriv";
 
-/** Makes sure the guest's inputs exist (building them when missing). */
+/**
+ * Makes sure the guest is built and current: missing parts are built, and
+ * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
+ */
 export async function ensureGuestBuilt(): Promise<void> {
   const missing = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath()].some(
     (p) => !existsSync(p),
   );
-  if (!missing) return;
+  if (!missing && (await initramfsCurrent())) return;
   const { buildTargets } = await import("./build-runner.ts");
   await buildTargets(["guest"], { force: false });
 }
