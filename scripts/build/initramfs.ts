@@ -98,7 +98,8 @@ const target: BuildTarget = {
     await ensurePackages("guest");
     await step("assembling the initramfs", async () => {
       await mkdir(initramfsDir(), { recursive: true });
-      const tmp = initramfsPath() + ".tmp";
+      // Per process: concurrent `lab run`s may rebuild at once; rename is atomic.
+      const tmp = `${initramfsPath()}.${process.pid}.tmp`;
       await writeFile(tmp, await assemble());
       await rename(tmp, initramfsPath());
     });

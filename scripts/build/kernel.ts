@@ -111,7 +111,7 @@ const target: BuildTarget = {
       return out;
     });
     await step(`unpacking kernel ${kernelRelease}`, async () => {
-      const tmp = await freshDir(join(dir, "root.tmp"));
+      const tmp = await freshDir(join(dir, `root.${process.pid}.tmp`));
       for (const deb of debs) await execa("dpkg", ["-x", deb, tmp]);
       await relocate(tmp);
       await execa("depmod", ["-b", tmp, kernelRelease]);

@@ -44,13 +44,13 @@ const target: BuildTarget = {
       return "up-to-date";
     await ensurePackages("guest");
     await step("making the node image", async () => {
-      const stage = await freshDir(join(noderootDir(), "stage"));
+      const stage = await freshDir(join(noderootDir(), `stage.${process.pid}`));
       await mkdir(join(stage, "bin"));
       await mkdir(join(stage, "lib"));
       await copyFile(node, join(stage, "bin", "node"));
       // realpath: ldd names links (/lib64/ld-linux-x86-64.so.2); copy the file.
       for (const lib of libs) await copyFile(realpathSync(lib), join(stage, "lib", basename(lib)));
-      const tmp = nodeImagePath() + ".tmp";
+      const tmp = `${nodeImagePath()}.${process.pid}.tmp`;
       await rm(tmp, { force: true });
       await execa("mksquashfs", [
         stage,
