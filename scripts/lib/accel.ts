@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { hashKey } from "./cache.ts";
 import { initramfsPath } from "./guest.ts";
 import { kernelVmlinuxPath } from "./kernel.ts";
-import { debug, info } from "./log.ts";
+import { debug, info, step } from "./log.ts";
 import { cachePath } from "./paths.ts";
 import type { Accel } from "./qemu.ts";
 import type { QemuBinary } from "./qemu-binary.ts";
@@ -134,7 +134,7 @@ export async function kvmVerdict(qemu: QemuBinary, reprobe = false): Promise<Kvm
       // no cached verdict yet
     }
   }
-  const r = await probeKvm(qemu);
+  const r = await step("probing KVM (a bounded test boot, once per machine)", () => probeKvm(qemu));
   if (r.inconclusive) return { usable: false, reason: r.reason, source: "probe" };
   await mkdir(dirname(probeFile()), { recursive: true });
   await writeFile(
