@@ -19,13 +19,17 @@ function lockHash() {
 function ensureNodeModules() {
   const want = lockHash();
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) return;
-  console.log("lab: installing npm dependencies (npm ci)");
-  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
+  // `npm install` with the committed lock, not `npm ci`: npm ci insists on
+  // lock entries for every platform's optional packages (rollup's, esbuild's),
+  // which a registry mirror serving only this platform cannot provide. The
+  // lock still pins every version installed here.
+  console.log("lab: installing npm dependencies (npm install)");
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], {
     cwd: root,
     stdio: ["ignore", process.env.CI ? "ignore" : "inherit", "inherit"],
   });
   if (r.status !== 0) {
-    console.error(`lab: npm ci failed (exit ${r.status ?? r.signal})`);
+    console.error(`lab: npm install failed (exit ${r.status ?? r.signal})`);
     process.exit(1);
   }
   writeFileSync(stamp, want);
