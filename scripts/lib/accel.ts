@@ -88,7 +88,11 @@ async function probeKvmCpu(qemu: QemuBinary, cpu: string): Promise<ProbeResult> 
   // execa loads lazily: `lab run` reads a cached verdict and should not pay for it.
   const { execa } = await import("execa");
   const t0 = performance.now();
-  const child = execa(qemu.path, args, {
+  // Tied to this process (setpriv --pdeathsig): a hung KVM guest never outlives lab.
+  const [file, argv] = existsSync("/usr/bin/setpriv")
+    ? ["/usr/bin/setpriv", ["--pdeathsig", "KILL", "--", qemu.path, ...args]]
+    : [qemu.path, args];
+  const child = execa(file, argv, {
     reject: false,
     timeout: probeTimeoutMs,
     killSignal: "SIGKILL",
