@@ -34,6 +34,33 @@ export const demoIv = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
 /** The port the chat listens on inside the guest. */
 export const guestPort = 7777;
 
+/** The guest port on which the host says "hana is done" (see guest-main.ts). */
+export const guestDonePort = 7778;
+
+/**
+ * Tells the guest half that the host client is done: connects through the
+ * forward until the guest acknowledges, the guest half exits, or 60 s pass.
+ */
+async function signalDone(hostPort: number, guestExited: Promise<unknown>): Promise<void> {
+  const { connect } = await import("node:net");
+  let over = false;
+  void guestExited.then(() => (over = true));
+  const deadline = Date.now() + 60_000;
+  while (!over && Date.now() < deadline) {
+    const acked = await new Promise<boolean>((resolve) => {
+      const sock = connect(hostPort, "127.0.0.1");
+      sock.once("data", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once("error", () => resolve(false));
+      sock.once("close", () => resolve(false));
+    });
+    if (acked) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 /** A free TCP port on 127.0.0.1 right now. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import("node:net");
@@ -175,6 +202,7 @@ export interface GuestOptions extends ServerOptions {
  */
 export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
   const port = await freePort();
+  const donePort = await freePort();
   const dir = await runDir();
   const stopFile = join(dir, "stop");
   const server = [
@@ -215,6 +243,8 @@ export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
       String(o.devices ?? 1),
       "--forward",
       `${port}:${guestPort}`,
+      "--forward",
+      `${donePort}:${guestDonePort}`,
       "--timeout",
       String(timeoutS),
       ...(o.runArgs ?? []),
@@ -294,6 +324,7 @@ export async function runChatScenario(o: {
   runArgs?: string[];
 }): Promise<ScenarioResult> {
   const port = await freePort();
+  const donePort = await freePort();
   const timeoutS = o.timeoutS ?? 600;
   const secrets =
     o.mode === "secure" ? ["--passphrase", demoPassphrase] : ["--key", demoKey, "--iv", demoIv];
@@ -306,6 +337,8 @@ export async function runChatScenario(o: {
       String(o.devices ?? 2),
       "--forward",
       `${port}:${guestPort}`,
+      "--forward",
+      `${donePort}:${guestDonePort}`,
       "--timeout",
       String(timeoutS),
       ...(o.runArgs ?? []),
@@ -318,6 +351,8 @@ export async function runChatScenario(o: {
       String(guestPort),
       "--timeout",
       String(Math.max(60, timeoutS - 60)),
+      "--done-port",
+      String(guestDonePort),
       ...secrets,
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
@@ -349,6 +384,8 @@ export async function runChatScenario(o: {
     return undefined;
   });
   await provider.close();
+  // Tell the guest hana is done, so it may stop its server now.
+  await signalDone(donePort, exited);
   const exitCode = await exited;
   let guest: GuestReport | undefined;
   for (const line of out.text.split("\n")) {

@@ -8,13 +8,16 @@
  * Starts the chat server (ts-app/dist/chat.mjs, crypto on /dev/cryptodev0),
  * plays alice (/dev/cryptodev0) and bob (/dev/cryptodev1, or cryptodev0
  * when only one device is attached) against it while hana plays from the
- * host, stops the server with SIGTERM, and prints one JSON line:
+ * host, waits until the host says hana is done (one connection to
+ * --done-port, forwarded from the host) so her last reads never meet a
+ * closed server, stops the server with SIGTERM, and prints one JSON line:
  *
  *   {"type":"guest-report","mode":...,"views":[...],"counters":{...},"serverExit":0}
  *
  * Exit code 0 when the conversation completed and the server closed cleanly.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +80,31 @@ function startServer(chat: string, args: string[]): Promise<{ stop(): Promise<nu
   });
 }
 
+/**
+ * Resolves on the first connection to `port` (the host's "hana is done"),
+ * or after `ms`: listening starts at once, waiting only when asked.
+ */
+function doneSignal(port: number, ms: number): { wait(): Promise<void> } {
+  let done!: () => void;
+  const signalled = new Promise<void>((resolve) => (done = resolve));
+  const srv = createServer((sock) => {
+    // The acknowledgement tells the host the guest really got it (the host
+    // forward accepts even while nothing listens in the guest).
+    sock.end("k");
+    done();
+  });
+  srv.on("error", () => done());
+  srv.listen(port, "0.0.0.0");
+  return {
+    async wait() {
+      const timer = setTimeout(done, ms);
+      await signalled;
+      clearTimeout(timer);
+      srv.close();
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
@@ -86,6 +114,7 @@ async function main(): Promise<number> {
       key: { type: "string" },
       iv: { type: "string" },
       timeout: { type: "string", default: "300" },
+      "done-port": { type: "string" },
     },
   });
   const mode = v.mode as Mode;
@@ -117,6 +146,7 @@ async function main(): Promise<number> {
     "warn",
     ...secrets,
   ]);
+  const hostDone = v["done-port"] ? doneSignal(Number(v["done-port"]), 60_000) : undefined;
   const before = readCounters();
   const conn: Connection = {
     host: "127.0.0.1",
@@ -143,6 +173,7 @@ async function main(): Promise<number> {
     await a.provider.close();
     await b.provider.close();
   }
+  await hostDone?.wait();
   const serverExit = await server.stop();
   const after = readCounters();
   process.stdout.write(
