@@ -106,6 +106,19 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
+/** `lab run ARGS`, its stdout and stderr collected (and never on a TTY). */
+function spawnLabRun(args: string[]): { child: ChildProcess; out: Output; err: Output } {
+  const child = spawn(process.execPath, [labCli, "run", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: process.env.CI ?? "true" },
+  });
+  const out = new Output();
+  const err = new Output();
+  child.stdout.on("data", (d: Buffer) => out.add(d));
+  child.stderr.on("data", (d: Buffer) => err.add(d));
+  return { child, out, err };
+}
+
 async function stopChild(child: ChildProcess, graceMs: number): Promise<number | null> {
   const done = exitOf(child);
   const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
@@ -202,7 +215,6 @@ export interface GuestOptions extends ServerOptions {
  */
 export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
   const port = await freePort();
-  const donePort = await freePort();
   const dir = await runDir();
   const stopFile = join(dir, "stop");
   const server = [
@@ -234,31 +246,19 @@ export async function startGuestChat(o: GuestOptions): Promise<RunningChat> {
     "exit $rc",
   ].join("\n");
   const timeoutS = o.timeoutS ?? 900;
-  const child = spawn(
-    process.execPath,
-    [
-      labCli,
-      "run",
-      "--devices",
-      String(o.devices ?? 1),
-      "--forward",
-      `${port}:${guestPort}`,
-      "--forward",
-      `${donePort}:${guestDonePort}`,
-      "--timeout",
-      String(timeoutS),
-      ...(o.runArgs ?? []),
-      "--",
-      "sh",
-      "-c",
-      guestScript,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
-  );
-  const out = new Output();
-  const err = new Output();
-  child.stdout.on("data", (d: Buffer) => out.add(d));
-  child.stderr.on("data", (d: Buffer) => err.add(d));
+  const { child, out, err } = spawnLabRun([
+    "--devices",
+    String(o.devices ?? 1),
+    "--forward",
+    `${port}:${guestPort}`,
+    "--timeout",
+    String(timeoutS),
+    ...(o.runArgs ?? []),
+    "--",
+    "sh",
+    "-c",
+    guestScript,
+  ]);
   await Promise.race([
     out.waitLine(/listening on /),
     exitOf(child).then((c) => {
@@ -328,39 +328,29 @@ export async function runChatScenario(o: {
   const timeoutS = o.timeoutS ?? 600;
   const secrets =
     o.mode === "secure" ? ["--passphrase", demoPassphrase] : ["--key", demoKey, "--iv", demoIv];
-  const child = spawn(
-    process.execPath,
-    [
-      labCli,
-      "run",
-      "--devices",
-      String(o.devices ?? 2),
-      "--forward",
-      `${port}:${guestPort}`,
-      "--forward",
-      `${donePort}:${guestDonePort}`,
-      "--timeout",
-      String(timeoutS),
-      ...(o.runArgs ?? []),
-      "--",
-      "node",
-      inGuest(scenarioBundle),
-      "--mode",
-      o.mode,
-      "--port",
-      String(guestPort),
-      "--timeout",
-      String(Math.max(60, timeoutS - 60)),
-      "--done-port",
-      String(guestDonePort),
-      ...secrets,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: process.env.CI ?? "true" } },
-  );
-  const out = new Output();
-  const err = new Output();
-  child.stdout.on("data", (d: Buffer) => out.add(d));
-  child.stderr.on("data", (d: Buffer) => err.add(d));
+  const { child, out, err } = spawnLabRun([
+    "--devices",
+    String(o.devices ?? 2),
+    "--forward",
+    `${port}:${guestPort}`,
+    "--forward",
+    `${donePort}:${guestDonePort}`,
+    "--timeout",
+    String(timeoutS),
+    ...(o.runArgs ?? []),
+    "--",
+    "node",
+    inGuest(scenarioBundle),
+    "--mode",
+    o.mode,
+    "--port",
+    String(guestPort),
+    "--timeout",
+    String(Math.max(60, timeoutS - 60)),
+    "--done-port",
+    String(guestDonePort),
+    ...secrets,
+  ]);
   const exited = exitOf(child);
 
   const conn: Connection = {
