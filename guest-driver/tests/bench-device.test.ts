@@ -37,6 +37,24 @@ describe("lab bench device: numbers", () => {
     expect(table(rows)).toContain("16 B");
   });
 
+  it("reports the device against both in-guest baselines (-cpu max and -cpu qemu64)", () => {
+    const rows = summarize([
+      { impl: "device", size: 65536, run: 0, ops: 400, seconds: 1 },
+      { impl: "guest-node", size: 65536, run: 0, ops: 100, seconds: 1 },
+      ...parseSamples(
+        '{"impl":"guest-node-qemu64","size":65536,"run":0,"ops":50,"seconds":1}',
+        "device",
+      ),
+    ]);
+    const t = table(rows);
+    expect(t).toContain("dev/guest(max)");
+    expect(t).toContain("dev/guest(qemu64)");
+    const line = t.split("\n").find((l) => l.trimStart().startsWith("64 KiB")) ?? "";
+    expect(line).toContain("4.00x");
+    expect(line).toContain("8.00x");
+    expect(svgPlot(rows, "t")).toContain("-cpu qemu64");
+  });
+
   it("labels sizes and draws one line per implementation", () => {
     expect([16, 4096, 65536, 1048576].map(sizeLabel)).toEqual(["16 B", "4 KiB", "64 KiB", "1 MiB"]);
     const svg = svgPlot(

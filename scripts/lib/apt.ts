@@ -30,6 +30,7 @@ export const systemPackages = {
     "libpixman-1-dev",
     "libfdt-dev",
     "libslirp-dev",
+    "libgcrypt20-dev",
     "nettle-dev",
     "libcap-ng-dev",
     "libattr1-dev",
