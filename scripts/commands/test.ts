@@ -50,7 +50,7 @@ end through the real guest and device). Ends with one line
       else throw new UsageError(`lab test: unknown option ${a}`);
     }
 
-    await ensurePackages("guest", "qemu", "driver", "fuzz", "bench");
+    await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
     if (lint) {
       await tool("eslint", "eslint", ["."]);
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);

@@ -6,12 +6,11 @@ import { debug, step } from "./log.ts";
  * `lab doctor` can report them all and each build installs only its own.
  */
 export const systemPackages = {
+  // cpio: the unit test that lists our own cpio writer's output
   guest: [
     "busybox-static",
     "cpio",
-    "zstd",
     "dpkg-dev",
-    "e2fsprogs",
     "kmod",
     "xz-utils",
     "gcc",
@@ -56,6 +55,8 @@ export const systemPackages = {
     "nettle-dev",
     "libglib2.0-dev",
   ],
+  // ts-app/test: the classic-mode C client written from the seed (OpenSSL AES)
+  chat: ["gcc", "libc6-dev", "libssl-dev"],
   bench: ["ngircd"],
 } as const satisfies Record<string, readonly string[]>;
 
