@@ -48,14 +48,23 @@ describe("buildQemuArgs", () => {
   it("adds N cryptodev devices, each behind its own root port", () => {
     const devs = values(args, "-device");
     expect(devs).toContain("pcie-root-port,id=rp0,chassis=1,slot=1");
-    expect(devs).toContain("virtio-cryptodev-pci,id=cryptodev0,bus=rp0");
-    expect(devs).toContain("virtio-cryptodev-pci,id=cryptodev1,bus=rp1");
+    expect(devs).toContain("virtio-cryptodev-pci,id=cryptodev0,bus=rp0,ioeventfd=off");
+    expect(devs).toContain("virtio-cryptodev-pci,id=cryptodev1,bus=rp1,ioeventfd=off");
     expect(devs.filter((d) => d?.startsWith("virtio-cryptodev-pci"))).toHaveLength(2);
     const none = buildQemuArgs({ ...base, devices: 0 });
     expect(none.join(" ")).not.toContain("cryptodev");
     const opts = buildQemuArgs({ ...base, devices: 1, deviceOpts: "engine=builtin" });
     expect(values(opts, "-device")).toContain(
-      "virtio-cryptodev-pci,id=cryptodev0,bus=rp0,engine=builtin",
+      "virtio-cryptodev-pci,id=cryptodev0,bus=rp0,ioeventfd=off,engine=builtin",
+    );
+  });
+
+  it("turns ioeventfd off under TCG only, unless the user chose", () => {
+    const kvm = buildQemuArgs({ ...base, accel: "kvm", devices: 1 });
+    expect(values(kvm, "-device")).toContain("virtio-cryptodev-pci,id=cryptodev0,bus=rp0");
+    const mine = buildQemuArgs({ ...base, devices: 1, deviceOpts: "ioeventfd=on" });
+    expect(values(mine, "-device")).toContain(
+      "virtio-cryptodev-pci,id=cryptodev0,bus=rp0,ioeventfd=on",
     );
   });
 
