@@ -21,7 +21,22 @@ export const aliases: Record<string, readonly string[]> = {
   all: targetNames,
 };
 
+export type TargetName = (typeof targetNames)[number];
+
+/** Each target's module, loaded only when that target is built. */
+const loaders: Record<TargetName, () => Promise<{ default: BuildTarget }>> = {
+  kernel: () => import("./kernel.ts"),
+  initramfs: () => import("./initramfs.ts"),
+  noderoot: () => import("./noderoot.ts"),
+  qemu: () => import("./qemu.ts"),
+  driver: () => import("./driver.ts"),
+  conformance: () => import("./conformance.ts"),
+  binding: () => import("./binding.ts"),
+  app: () => import("./app.ts"),
+};
+
 export async function loadTarget(name: string): Promise<BuildTarget> {
-  const mod = (await import(`./${name}.ts`)) as { default: BuildTarget };
-  return mod.default;
+  const load = loaders[name as TargetName];
+  if (!load) throw new Error(`no build target '${name}'`);
+  return (await load()).default;
 }
