@@ -17,6 +17,9 @@
 #include "crypto/hash.h"
 #include "crypto/hmac.h"
 #include "cryptodev-engine.h"
+#ifdef CONFIG_GCRYPT
+#include <gcrypt.h>
+#endif
 
 typedef struct VcdBuiltinSession {
     QemuMutex lock;         /* the cipher's IV, the HMAC's context */
@@ -198,6 +201,16 @@ int vcd_engine_builtin_new(VcdEngine *engine)
         !qcrypto_hmac_supports(QCRYPTO_HASH_ALG_SHA256)) {
         return -ENOTSUP;
     }
+#ifdef CONFIG_GCRYPT
+    /*
+     * On libgcrypt, QEMU allocates every HMAC context from the secure
+     * memory pool (GCRY_MAC_FLAG_SECURE), 32 KiB unless the application
+     * sized it: room for about 25 HMAC sessions in the whole process. Let
+     * the pool grow in 32 KiB chunks (not locked in RAM), so the session
+     * limit is the device's max-sessions, not the library's.
+     */
+    gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 32 * 1024);
+#endif
     engine->ops = &vcd_builtin_engine_ops;
     engine->opaque = NULL;
     return 0;
