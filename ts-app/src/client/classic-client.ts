@@ -13,6 +13,7 @@ import {
   fieldText,
   type PacketFields,
 } from "../protocol/classic.ts";
+import { endSocket } from "./end-socket.ts";
 
 export interface ClassicAnswer {
   ok: boolean;
@@ -113,14 +114,6 @@ export class ClassicClient {
   }
 
   async close(): Promise<void> {
-    if (this.socket.destroyed) return;
-    await new Promise<void>((r) => {
-      this.socket.once("close", () => r());
-      this.socket.end();
-      setTimeout(() => {
-        this.socket.destroy();
-        r();
-      }, 2000).unref();
-    });
+    await endSocket(this.socket);
   }
 }

@@ -20,6 +20,7 @@ import {
   serverConfirm,
   type SessionKeys,
 } from "../protocol/secure.ts";
+import { endSocket } from "./end-socket.ts";
 
 export interface SecureClientOptions {
   host: string;
@@ -181,15 +182,7 @@ export class SecureClient {
 
   async close(): Promise<void> {
     await this.outbound;
-    if (this.socket.destroyed) return;
-    await new Promise<void>((r) => {
-      this.socket.once("close", () => r());
-      this.socket.end();
-      setTimeout(() => {
-        this.socket.destroy();
-        r();
-      }, 2000).unref();
-    });
+    await endSocket(this.socket);
   }
 
   private terminate(e: Error | undefined): void {
