@@ -3,9 +3,9 @@
  * The guest boots with two devices; the chat server runs in the guest on
  * /dev/cryptodev0, alice (guest, cryptodev0) and bob (guest, cryptodev1)
  * talk with hana (host, node:crypto) through a 127.0.0.1 forward. Prints
- * the conversation and the device's request counters.
+ * the conversation and the device's request counters. The caller (`lab
+ * start`) has built everything first (`lab build all`).
  */
-import { buildTargets } from "../lib/build-runner.ts";
 import { error, info, step } from "../lib/log.ts";
 import { runChatScenario, scenarioProblems } from "./chat-session.ts";
 import type { ClientView, Mode } from "./scenario.ts";
@@ -37,7 +37,6 @@ export function formatConversation(views: readonly ClientView[]): string[] {
 }
 
 export async function runChatDemo(mode: Mode = "secure"): Promise<number> {
-  await buildTargets(["app"], { force: false });
   const r = await step(
     `chat demo (${mode} mode): server and two clients in the guest, one on the host`,
     () => runChatScenario({ mode, devices: 2 }),
