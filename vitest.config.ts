@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{scripts,ts-app,vm,host-backend,guest-driver}/**/*.test.ts"],
+          include: ["{bin,scripts,ts-app,vm,host-backend,guest-driver}/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/*.vm.test.ts"],
           testTimeout: 120_000,
         },
@@ -19,7 +19,7 @@ export default defineConfig({
       {
         test: {
           name: "vm",
-          include: ["{scripts,ts-app,vm,host-backend,guest-driver}/**/*.vm.test.ts"],
+          include: ["{bin,scripts,ts-app,vm,host-backend,guest-driver}/**/*.vm.test.ts"],
           exclude: ["**/node_modules/**"],
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },

@@ -16,20 +16,29 @@ function lockHash() {
   return createHash("sha256").update(readFileSync(lock)).update(process.version).digest("hex");
 }
 
+/**
+ * `npm ci`: exactly the committed lock (every platform's optional entries
+ * included), never rewriting it, so a fresh clone stays clean. Skipped while
+ * node_modules was installed from this very lock by this node.
+ */
 function ensureNodeModules() {
   const want = lockHash();
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) return;
-  // `npm install` with the committed lock, not `npm ci`: npm ci insists on
-  // lock entries for every platform's optional packages (rollup's, esbuild's),
-  // which a registry mirror serving only this platform cannot provide. The
-  // lock still pins every version installed here.
-  console.log("lab: installing npm dependencies (npm install)");
-  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], {
+  console.error("lab: installing npm dependencies (npm ci)");
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], {
     cwd: root,
-    stdio: ["ignore", process.env.CI ? "ignore" : "inherit", "inherit"],
+    stdio: ["ignore", process.env.CI ? "ignore" : "inherit", "pipe"],
+    encoding: "utf8",
   });
   if (r.status !== 0) {
-    console.error(`lab: npm install failed (exit ${r.status ?? r.signal})`);
+    // npm ci follows its error with its whole usage text: the error is enough.
+    const lines = (r.stderr ?? "").split("\n");
+    const end = lines.findIndex((l) => /^npm error (Clean install|A complete log)/.test(l));
+    console.error(lines.slice(0, end < 0 ? 30 : Math.min(end, 30)).join("\n"));
+    console.error(`lab: npm ci failed (exit ${r.status ?? r.signal})`);
+    console.error(
+      "  hint: package.json and package-lock.json must agree: run `npm install` and commit the lock",
+    );
     process.exit(1);
   }
   writeFileSync(stamp, want);
@@ -37,6 +46,7 @@ function ensureNodeModules() {
 
 const verb = process.argv[2] ?? "start";
 ensureNodeModules();
+if (verb === "--install-only") process.exit(0);
 const r = spawnSync(
   process.execPath,
   [join(root, "bin", "lab.mjs"), verb, ...process.argv.slice(3)],
