@@ -15,6 +15,7 @@ const verbs: Record<string, () => Promise<{ default: Command }>> = {
   "export-patch": () => import("./commands/export-patch.ts"),
   fuzz: () => import("./commands/fuzz.ts"),
   clean: () => import("./commands/clean.ts"),
+  pins: () => import("./commands/pins.ts"),
 };
 
 async function help(): Promise<number> {
@@ -58,7 +59,13 @@ export async function main(argv: string[]): Promise<number> {
       args.splice(args.indexOf("--verbose"), 1);
     }
     return await cmd.run(args);
-  } catch (e) {
+  } catch (caught) {
+    // node:util parseArgs rejects unknown or malformed options with a TypeError.
+    const code = (caught as { code?: unknown } | null)?.code;
+    const e =
+      typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")
+        ? new UsageError(`lab ${verb}: ${(caught as Error).message}`)
+        : caught;
     if (e instanceof LabError) {
       error(e.message);
       if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);

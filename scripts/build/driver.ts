@@ -6,7 +6,7 @@ import { ensurePackages } from "../lib/apt.ts";
 import type { BuildTarget } from "../lib/build-target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
-import { kernelBuildDir, kernelKey, kernelRelease } from "../lib/kernel.ts";
+import { kernelBuildDir, kernelKey } from "../lib/kernel.ts";
 import { step } from "../lib/log.ts";
 import { cachePath, driverModulePath, repoRoot } from "../lib/paths.ts";
 
@@ -34,7 +34,7 @@ async function moduleSources(): Promise<string[]> {
 
 /** Hash of the inputs: file names and contents, the kernel release and tree. */
 export async function driverKey(): Promise<string> {
-  const parts: (string | Buffer)[] = [kernelRelease, kernelKey()];
+  const parts: (string | Buffer)[] = [kernelKey()];
   for (const f of [...(await moduleSources()), ...sharedHeaders])
     parts.push(relative(repoRoot, f), await readFile(f));
   return hashKey(parts);

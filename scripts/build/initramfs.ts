@@ -80,7 +80,7 @@ export async function assemble(): Promise<Buffer> {
       type: "file",
       data: Buffer.from(levels.map((l) => l.join(" ")).join("\n") + "\n"),
     },
-    { path: "etc/lab/release", type: "file", data: Buffer.from(kernelRelease + "\n") },
+    { path: "etc/lab/release", type: "file", data: Buffer.from(kernelRelease() + "\n") },
   ];
   for (const m of order)
     entries.push({ path: `lib/modules/${m}`, type: "file", data: await readFile(join(modDir, m)) });

@@ -7,21 +7,29 @@ import type { BuildTarget } from "../lib/build-target.ts";
 import { freshDir, readStamp, replaceDir, sha256File, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import {
+  type ResolvedKernel,
+  currentResolution,
   kernelBuildDir,
+  kernelDirFor,
   kernelImagePath,
-  kernelVmlinuxPath,
-  kernelKey,
+  kernelKeyFor,
   kernelModulesDir,
-  kernelRelease,
-  kernelRoot,
+  kernelVmlinuxPath,
+  resolveAndRecord,
 } from "../lib/kernel.ts";
 import { debug, step } from "../lib/log.ts";
 import { cachePath } from "../lib/paths.ts";
-import { type DebPin, debFileName, loadPins } from "../lib/pins.ts";
+import { type DebPin, debFileName } from "../lib/pins.ts";
 
 const debDir = () => cachePath("kernel", "debs");
 
-/** Downloads one pinned .deb (unless a verified copy is cached) and checks its sha256. */
+/** apt no longer serves this version (the resolution is stale). */
+class NotServed extends LabError {}
+
+/**
+ * Downloads one .deb of the resolved set (unless a verified copy is cached)
+ * and checks it against the sha256 that apt's signed index recorded.
+ */
 async function fetchDeb(pin: DebPin): Promise<string> {
   const file = join(debDir(), debFileName(pin));
   if (existsSync(file) && (await sha256File(file)) === pin.sha256) return file;
@@ -30,28 +38,40 @@ async function fetchDeb(pin: DebPin): Promise<string> {
   debug(`apt-get download ${spec}`);
   const r = await execa("apt-get", ["download", "-q", spec], { cwd: debDir(), reject: false });
   if (r.exitCode !== 0 || !existsSync(file))
-    throw new LabError(
+    throw new NotServed(
       `apt-get download ${spec} failed: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,
       1,
-      "run `apt-get update`; if the version left the archive, update vm/pins.json",
+      "run `apt-get update`",
     );
   const sum = await sha256File(file);
   if (sum !== pin.sha256) {
     await unlink(file);
     throw new LabError(
-      `${debFileName(pin)}: sha256 ${sum} does not match the pin ${pin.sha256}`,
+      `${debFileName(pin)}: sha256 ${sum} does not match apt's index (${pin.sha256})`,
       1,
-      "the archive serves a different file for this version; check vm/pins.json",
+      "the archive served a different file for this version; check the mirror",
     );
   }
   return file;
+}
+
+async function fetchSet(rec: ResolvedKernel): Promise<string[]> {
+  const pins = rec.set.packages;
+  return step(`downloading ${pins.length} kernel packages`, async (progress) => {
+    const out: string[] = [];
+    for (const p of pins) {
+      progress(p.name);
+      out.push(await fetchDeb(p));
+    }
+    return out;
+  });
 }
 
 /**
  * Points the absolute paths the packages assume (/usr/src/...) at the
  * unpacked copy: the headers Makefile's include and the build/source links.
  */
-async function relocate(root: string): Promise<void> {
+async function relocate(root: string, kernelRelease: string): Promise<void> {
   const hdr = join(root, "usr", "src", `linux-headers-${kernelRelease}`);
   const makefile = join(hdr, "Makefile");
   const text = await readFile(makefile, "utf8");
@@ -93,33 +113,38 @@ async function extractVmlinux(bzImage: string, out: string): Promise<void> {
 
 const target: BuildTarget = {
   name: "kernel",
-  summary: `pinned Debian kernel ${kernelRelease}: image, modules, headers (apt-get download + dpkg -x)`,
+  summary:
+    "Debian kernel of the series in vm/pins.json: image, modules, headers (apt-get download + dpkg -x)",
   deps: [],
   async build({ force }) {
-    const key = kernelKey();
-    const dir = cachePath("kernel", kernelRelease);
-    if (!force && (await readStamp(dir)) === key && existsSync(kernelImagePath()))
+    let rec = currentResolution();
+    const resolvedNow = !rec;
+    if (!rec) {
+      await ensurePackages("guest");
+      rec = await resolveAndRecord();
+    }
+    const dir = kernelDirFor(rec.set);
+    if (!force && (await readStamp(dir)) === kernelKeyFor(rec.set) && existsSync(kernelImagePath()))
       return "up-to-date";
     await ensurePackages("guest");
-    const pins = loadPins().kernel.packages;
-    const debs = await step(`downloading ${pins.length} kernel packages`, async (progress) => {
-      const out: string[] = [];
-      for (const p of pins) {
-        progress(p.name);
-        out.push(await fetchDeb(p));
-      }
-      return out;
-    });
-    await step(`unpacking kernel ${kernelRelease}`, async () => {
-      const tmp = await freshDir(join(dir, `root.${process.pid}.tmp`));
+    let debs: string[];
+    try {
+      debs = await fetchSet(rec);
+    } catch (e) {
+      // A recorded resolution whose packages left the archive (and the cache): resolve again.
+      if (!(e instanceof NotServed) || resolvedNow) throw e;
+      rec = await resolveAndRecord();
+      debs = await fetchSet(rec);
+    }
+    const { release } = rec.set;
+    const kdir = kernelDirFor(rec.set);
+    await step(`unpacking kernel ${release}`, async () => {
+      const tmp = await freshDir(join(kdir, `root.${process.pid}.tmp`));
       for (const deb of debs) await execa("dpkg", ["-x", deb, tmp]);
-      await relocate(tmp);
-      await execa("depmod", ["-b", tmp, kernelRelease]);
-      await extractVmlinux(
-        join(tmp, "boot", `vmlinuz-${kernelRelease}`),
-        join(tmp, "boot", "vmlinux"),
-      );
-      await replaceDir(tmp, kernelRoot());
+      await relocate(tmp, release);
+      await execa("depmod", ["-b", tmp, release]);
+      await extractVmlinux(join(tmp, "boot", `vmlinuz-${release}`), join(tmp, "boot", "vmlinux"));
+      await replaceDir(tmp, join(kdir, "root"));
     });
     for (const f of [
       kernelImagePath(),
@@ -128,7 +153,7 @@ const target: BuildTarget = {
       kernelBuildDir(),
     ])
       if (!existsSync(f)) throw new LabError(`kernel build incomplete: ${f} missing`);
-    await writeStamp(dir, key);
+    await writeStamp(kdir, kernelKeyFor(rec.set));
     return "built";
   },
   async clean() {

@@ -52,7 +52,7 @@ async function currentStamp(): Promise<string | undefined> {
 
 const target: BuildTarget = {
   name: "qemu",
-  summary: `QEMU ${qemuSourcePin.upstream} (Debian source) with the virtio-cryptodev device`,
+  summary: `QEMU ${qemuSourcePin.series} (Debian source) with the virtio-cryptodev device`,
   deps: [],
   async build({ force }) {
     const key = await buildKey();

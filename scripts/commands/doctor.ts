@@ -4,7 +4,8 @@ import { aptInstallCommand, missingPackages, systemPackages } from "../lib/apt.t
 import { diskUsage } from "../lib/cache.ts";
 import type { Command } from "../lib/command.ts";
 import { initramfsPath, nodeImagePath } from "../lib/guest.ts";
-import { kernelVmlinuxPath } from "../lib/kernel.ts";
+import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../lib/kernel.ts";
+import { loadPins } from "../lib/pins.ts";
 import { cacheDir, patchedQemuPath } from "../lib/paths.ts";
 import { qemuVersion, selectQemu, systemQemu } from "../lib/qemu-binary.ts";
 
@@ -15,6 +16,39 @@ interface Check {
   what: string;
   detail: string;
   fix?: string;
+}
+
+/** The pinned kernel and the one in use (resolved from what apt served). */
+function kernelCheck(): Check {
+  const pins = loadPins();
+  const versions = (p: { packages: { version: string }[] }) =>
+    [...new Set(p.packages.map((x) => x.version))].join("/");
+  const pinned = `pinned ${pins.kernel.release} (${versions(pins.kernel)})`;
+  const rec = readResolvedKernel();
+  if (!rec)
+    return {
+      ok: false,
+      what: "kernel",
+      detail: `${pinned}; not resolved yet`,
+      fix: "npx lab build kernel",
+    };
+  const current = rec.pinsKey === pinsKernelKey(pins);
+  const resolved = `in use ${rec.set.release} (${versions(rec.set)})`;
+  if (!current)
+    return {
+      ok: false,
+      what: "kernel",
+      detail: `${pinned}; ${resolved} was resolved from other pins`,
+      fix: "npx lab build kernel",
+    };
+  return rec.source === "pinned"
+    ? { ok: true, what: "kernel", detail: `${pinned}, in use as pinned` }
+    : {
+        ok: true,
+        what: "kernel",
+        detail: `${pinned}; no longer served (${rec.gone.join(", ")}), ${resolved}`,
+        fix: "npx lab pins update (records the set in use in vm/pins.json)",
+      };
 }
 
 async function checks(): Promise<Check[]> {
@@ -49,7 +83,7 @@ async function checks(): Promise<Check[]> {
       detail: `not usable: ${dev.reason}; guests run under TCG (slower)`,
       fix: "enable VT-x/AMD-V in the firmware, load kvm_intel/kvm_amd, join the kvm group",
     });
-  } else if (!existsSync(kernelVmlinuxPath()) || !existsSync(initramfsPath())) {
+  } else if (!kernelPresent() || !existsSync(initramfsPath())) {
     out.push({
       ok: false,
       what: "KVM",
@@ -91,7 +125,9 @@ async function checks(): Promise<Check[]> {
     what: "cache",
     detail: `${cacheDir()} (${mib(size)}: ${parts.join(", ")}); override with LAB_CACHE`,
   });
-  const built = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath()].filter(existsSync).length;
+  out.push(kernelCheck());
+  const built =
+    Number(kernelPresent()) + [initramfsPath(), nodeImagePath()].filter(existsSync).length;
   out.push(
     built === 3
       ? { ok: true, what: "guest", detail: "kernel, initramfs and node image built" }

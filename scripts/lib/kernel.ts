@@ -1,34 +1,126 @@
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { hashKey } from "./cache.ts";
+import { LabError } from "./errors.ts";
+import { type KernelResolution, describeChange, resolveKernel } from "./kernel-resolve.ts";
+import { warn } from "./log.ts";
 import { cachePath } from "./paths.ts";
-import { type Pins, loadPins } from "./pins.ts";
+import { type KernelSet, type Pins, loadPins, parsePackages } from "./pins.ts";
 
 /**
- * Where `lab build kernel` leaves the pinned Debian kernel: the four .deb
- * files unpacked with `dpkg -x` into one root under the cache.
+ * The guest kernel: which Debian kernel set is in use (resolved from
+ * vm/pins.json against what apt serves, recorded in the cache), and where
+ * `lab build kernel` unpacks it. Nothing else names a kernel release: every
+ * path and key here comes from the recorded resolution.
  */
-export const kernelRelease: string = loadPins().kernel.release;
 
 /** Bump when the unpack recipe changes (forces a rebuild). */
 const recipe = "kernel-recipe-2";
 
-/** The cache key of a kernel tree built from `pins` (pure). */
-export function kernelKeyFor(pins: Pins): string {
-  return hashKey([recipe, JSON.stringify(pins.kernel)]);
+export interface ResolvedKernel extends KernelResolution {
+  /** The pins this was resolved from (a changed vm/pins.json resolves again). */
+  pinsKey: string;
+  /** The pinned release, for `lab doctor`. */
+  pinned: string;
+  resolvedAt: string;
 }
 
-/** The cache key of the kernel tree: the repository's pins plus the recipe. */
+const resolvedFile = () => cachePath("kernel", "resolved.json");
+
+/** The key of the kernel part of the pins. */
+export function pinsKernelKey(pins: Pins): string {
+  return hashKey(["kernel-pins", JSON.stringify(pins.kernel)]);
+}
+
+/** The recorded resolution, if any (whatever pins it came from). */
+export function readResolvedKernel(): ResolvedKernel | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(resolvedFile(), "utf8"));
+  } catch {
+    return undefined;
+  }
+  const r = raw as Partial<ResolvedKernel>;
+  if (typeof r.pinsKey !== "string" || !r.set || typeof r.set.release !== "string")
+    return undefined;
+  try {
+    parsePackages(r.set.packages, "resolved.json set.packages");
+  } catch {
+    return undefined;
+  }
+  return r as ResolvedKernel;
+}
+
+/** The recorded resolution when it belongs to the current vm/pins.json. */
+export function currentResolution(): ResolvedKernel | undefined {
+  const r = readResolvedKernel();
+  return r && r.pinsKey === pinsKernelKey(loadPins()) ? r : undefined;
+}
+
+/**
+ * Asks apt what it serves of the pinned series, picks the set (pinned or
+ * newest), records it, and prints one notice when the pins were left.
+ */
+export async function resolveAndRecord(): Promise<ResolvedKernel> {
+  const { servedKernelSeries } = await import("./apt-index.ts");
+  const pins = loadPins();
+  const res = resolveKernel(pins.kernel, await servedKernelSeries(pins.kernel.series));
+  const rec: ResolvedKernel = {
+    ...res,
+    pinsKey: pinsKernelKey(pins),
+    pinned: pins.kernel.release,
+    resolvedAt: new Date().toISOString(),
+  };
+  if (res.source === "archive")
+    warn(
+      `kernel: the pinned set is no longer served (${res.gone.join(", ")}); using the newest ` +
+        `of the series: ${describeChange(pins.kernel, res.set)}. ` +
+        "`npx lab pins update` records it in vm/pins.json",
+    );
+  await mkdir(dirname(resolvedFile()), { recursive: true });
+  await writeFile(resolvedFile(), JSON.stringify(rec, null, 2) + "\n");
+  return rec;
+}
+
+/** The kernel set in use; throws when `lab build kernel` has not resolved one yet. */
+export function currentKernel(): KernelSet {
+  const r = currentResolution();
+  if (!r)
+    throw new LabError(
+      "the guest kernel is not resolved yet (or vm/pins.json changed)",
+      1,
+      "run `npx lab build kernel`",
+    );
+  return r.set;
+}
+
+export function kernelRelease(): string {
+  return currentKernel().release;
+}
+
+/** The cache key of a kernel tree built from `set` (pure). */
+export function kernelKeyFor(set: KernelSet): string {
+  return hashKey([recipe, set.release, JSON.stringify(set.packages)]);
+}
+
+/** The cache key of the kernel tree in use. */
 export function kernelKey(): string {
-  return kernelKeyFor(loadPins());
+  return kernelKeyFor(currentKernel());
+}
+
+/** Where the kernel `set` is unpacked. */
+export function kernelDirFor(set: KernelSet): string {
+  return cachePath("kernel", set.release);
 }
 
 /** The unpacked root (boot/, lib/modules/, usr/src/). */
 export function kernelRoot(): string {
-  return cachePath("kernel", kernelRelease, "root");
+  return join(kernelDirFor(currentKernel()), "root");
 }
 
 export function kernelImagePath(): string {
-  return join(kernelRoot(), "boot", `vmlinuz-${kernelRelease}`);
+  return join(kernelRoot(), "boot", `vmlinuz-${kernelRelease()}`);
 }
 
 /** The uncompressed ELF kernel (booted through its PVH entry: no decompression). */
@@ -38,10 +130,15 @@ export function kernelVmlinuxPath(): string {
 
 /** …/lib/modules/<release>, with modules.dep generated by depmod. */
 export function kernelModulesDir(): string {
-  return join(kernelRoot(), "lib", "modules", kernelRelease);
+  return join(kernelRoot(), "lib", "modules", kernelRelease());
 }
 
 /** The folder to pass to `make -C <dir> M=<module dir>`. */
 export function kernelBuildDir(): string {
-  return join(kernelRoot(), "usr", "src", `linux-headers-${kernelRelease}`);
+  return join(kernelRoot(), "usr", "src", `linux-headers-${kernelRelease()}`);
+}
+
+/** Whether the kernel in use is resolved and unpacked (no apt query, no throw). */
+export function kernelPresent(): boolean {
+  return currentResolution() !== undefined && existsSync(kernelVmlinuxPath());
 }

@@ -3,24 +3,27 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { ensureDebSrc } from "./qemu-debsrc.ts";
+import { newestFirst, parseDebVersion } from "./debian-version.ts";
 import { LabError } from "./errors.ts";
 import { debug, step, warn } from "./log.ts";
 import { cachePath } from "./paths.ts";
+import { loadPins } from "./pins.ts";
 
 /**
- * The pinned QEMU source: Debian 12's `qemu` source package, with Debian's
- * patches applied by dpkg-source. The Debian revision is pinned; if the
- * archive no longer serves it (a later security update replaced it), the
- * newest revision of the same upstream release is taken with a warning,
- * since the patch is checked against that tree by the tests anyway.
+ * The QEMU source: Debian 12's `qemu` source package (vm/pins.json), with
+ * Debian's patches applied by dpkg-source. The tested version is taken
+ * first; if the archive no longer serves it (a later security update
+ * replaced it), the newest version of the same upstream series (7.2.x) is
+ * taken with a warning, since the patch is checked against that tree by the
+ * tests anyway.
  */
-export const qemuSourcePin = {
-  package: "qemu",
-  /** Debian version (epoch:upstream-revision). */
-  version: "1:7.2+dfsg-7+deb12u18",
-  /** What the tree's VERSION file must say. */
-  upstream: "7.2.22",
-} as const;
+export const qemuSourcePin = loadPins().qemu;
+
+/** Whether a Debian version of the source is of the pinned upstream series (pure). */
+export function inQemuSeries(version: string, series = qemuSourcePin.series): boolean {
+  const up = parseDebVersion(version).upstream;
+  return up === series || up.startsWith(`${series}+`) || up.startsWith(`${series}.`);
+}
 
 /** Pristine extracted tree (never modified; patches are checked against it). */
 export const qemuPristineDir = (): string => cachePath("qemu", "pristine");
@@ -40,38 +43,21 @@ export async function pristineVersion(): Promise<string | undefined> {
 
 /** Source versions apt offers for the package, newest first as apt lists them. */
 async function availableVersions(): Promise<string[]> {
-  const r = await execa("apt-cache", ["showsrc", "--only-source", qemuSourcePin.package], {
+  const r = await execa("apt-cache", ["showsrc", "--only-source", qemuSourcePin.source], {
     reject: false,
   });
   return [...r.stdout.matchAll(/^Version:\s*(\S+)$/gm)].flatMap((m) => (m[1] ? [m[1]] : []));
 }
 
-/** Sorts Debian versions newest first (dpkg's own comparison). */
-async function newestFirst(versions: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const v of versions) {
-    let i = 0;
-    for (; i < out.length; i++) {
-      const r = await execa("dpkg", ["--compare-versions", v, "gt", out[i] ?? ""], {
-        reject: false,
-      });
-      if (r.exitCode === 0) break;
-    }
-    out.splice(i, 0, v);
-  }
-  return out;
-}
-
 async function chooseVersion(): Promise<string> {
   const all = await availableVersions();
   if (all.includes(qemuSourcePin.version)) return qemuSourcePin.version;
-  const same = await newestFirst(all.filter((v) => v.startsWith("1:7.2+dfsg-")));
-  const newest = same[0];
+  const newest = newestFirst(all.filter((v) => inQemuSeries(v)))[0];
   if (newest === undefined)
     throw new LabError(
-      `apt offers no qemu 7.2 source (has: ${all.join(", ") || "none"})`,
+      `apt offers no qemu ${qemuSourcePin.series} source (has: ${all.join(", ") || "none"})`,
       1,
-      "this lab pins Debian 12's QEMU 7.2; run it on Debian 12 (bookworm)",
+      `this lab pins Debian 12's QEMU ${qemuSourcePin.series}; run it on Debian 12 (bookworm)`,
     );
   warn(`qemu source ${qemuSourcePin.version} is gone from the archive; using ${newest}`);
   return newest;
@@ -85,7 +71,7 @@ async function chooseVersion(): Promise<string> {
 export async function ensureQemuSource(): Promise<string> {
   const have = await pristineVersion();
   if (have === qemuSourcePin.version) return have;
-  await ensureDebSrc(qemuSourcePin.package);
+  await ensureDebSrc(qemuSourcePin.source);
   const version = await chooseVersion();
   if (have === version) return have;
   return step(`fetching QEMU source ${version}`, async (progress) => {
@@ -93,7 +79,7 @@ export async function ensureQemuSource(): Promise<string> {
     await rm(dl, { recursive: true, force: true });
     await mkdir(dl, { recursive: true });
     progress("apt-get source --download-only");
-    const spec = `${qemuSourcePin.package}=${version}`;
+    const spec = `${qemuSourcePin.source}=${version}`;
     const r = await execa("apt-get", ["source", "--download-only", "-q", spec], {
       cwd: dl,
       reject: false,
@@ -109,9 +95,9 @@ export async function ensureQemuSource(): Promise<string> {
     await rm(tmp, { recursive: true, force: true });
     await execa("dpkg-source", ["-x", "--no-copy", dsc, tmp], { cwd: dl });
     const upstream = (await readFile(join(tmp, "VERSION"), "utf8")).trim();
-    if (upstream !== qemuSourcePin.upstream)
+    if (!upstream.startsWith(`${qemuSourcePin.series}.`))
       throw new LabError(
-        `qemu source ${version} is upstream ${upstream}, expected ${qemuSourcePin.upstream}`,
+        `qemu source ${version} is upstream ${upstream}, expected ${qemuSourcePin.series}.x`,
       );
     await rm(pristineStamp(), { force: true });
     await rm(qemuPristineDir(), { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { resolveAccel } from "./accel.ts";
 import { LabError } from "./errors.ts";
 import { commandFrame, dataFrames, eofFrame, parseStatusLine, type ExitStatus } from "./frames.ts";
 import { initramfsCurrent, initramfsPath, nodeImagePath } from "./guest.ts";
-import { kernelVmlinuxPath } from "./kernel.ts";
+import { kernelPresent, kernelVmlinuxPath } from "./kernel.ts";
 import { debug } from "./log.ts";
 import { guestRepoPath, patchedQemuPath, repoRoot } from "./paths.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu.ts";
@@ -50,9 +50,8 @@ const setpriv = "/usr/bin/setpriv";
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
  */
 export async function ensureGuestBuilt(): Promise<void> {
-  const missing = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath()].some(
-    (p) => !existsSync(p),
-  );
+  const missing =
+    !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
   if (!missing && (await initramfsCurrent())) return;
   const { buildTargets } = await import("./build-runner.ts");
   await buildTargets(["guest"], { force: false });
