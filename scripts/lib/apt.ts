@@ -33,6 +33,7 @@ export const systemPackages = {
     "nettle-dev",
     "libcap-ng-dev",
     "libattr1-dev",
+    "libseccomp-dev",
     "python3",
     "gcc",
     "make",
@@ -83,12 +84,27 @@ export function aptInstallCommand(pkgs: readonly string[]): string {
 }
 
 let updated = false;
+let aptQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` after every apt operation queued before it: targets build
+ * concurrently, and two apt-get runs at once would fight over dpkg's lock.
+ */
+export function withAptLock<T>(fn: () => Promise<T>): Promise<T> {
+  const p = aptQueue.then(fn);
+  aptQueue = p.catch(() => {});
+  return p;
+}
 
 /**
  * Makes sure the packages of the given groups are installed: installs them
  * non-interactively when root; otherwise stops with the exact command to run.
  */
-export async function ensurePackages(...groups: PackageGroup[]): Promise<void> {
+export function ensurePackages(...groups: PackageGroup[]): Promise<void> {
+  return withAptLock(() => ensurePackagesLocked(groups));
+}
+
+async function ensurePackagesLocked(groups: PackageGroup[]): Promise<void> {
   const want = [...new Set(groups.flatMap((g) => systemPackages[g]))];
   const missing = await missingPackages(want);
   if (missing.length === 0) {

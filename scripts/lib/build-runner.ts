@@ -6,6 +6,8 @@ import { aliases, loadTarget, targetNames } from "../build/targets.ts";
 export interface TargetTiming {
   name: string;
   result: "built" | "up-to-date";
+  /** When the target started, in seconds since the build began. */
+  start: number;
   seconds: number;
 }
 
@@ -50,32 +52,67 @@ export async function resolveOrder(
 }
 
 /**
- * Builds the named targets (and their dependencies) in order. When nothing
- * needed work, says so in one line.
+ * Builds the named targets and their dependencies, each as soon as what it
+ * depends on is built, independent ones at the same time (QEMU's long
+ * compile overlaps the kernel download, the initramfs, the driver...).
+ * When one fails, the others running are let finish, then the first error
+ * is thrown. Timings come in `resolveOrder`'s order. When nothing needed
+ * work, says so in one line.
  */
 export async function buildTargets(
   names: readonly string[],
   opts: BuildOptions,
+  load: (name: string) => Promise<BuildTarget> = loadTarget,
 ): Promise<TargetTiming[]> {
-  const order = await resolveOrder(expandNames(names));
-  const timings: TargetTiming[] = [];
-  for (const name of order) {
-    const target = await loadTarget(name);
-    const t0 = performance.now();
-    const result = await target.build(opts);
-    timings.push({ name, result, seconds: (performance.now() - t0) / 1000 });
-  }
+  const order = await resolveOrder(expandNames(names), load);
+  const targets = new Map(await Promise.all(order.map(async (n) => [n, await load(n)] as const)));
+  const done = new Map<string, Promise<TargetTiming>>();
+  let failed = false;
+  const began = performance.now();
+  const run = (name: string): Promise<TargetTiming> => {
+    let p = done.get(name);
+    if (p) return p;
+    const target = targets.get(name) as BuildTarget;
+    p = (async () => {
+      await Promise.all(target.deps.map(run));
+      if (failed) throw new SkippedError(name);
+      const t0 = performance.now();
+      try {
+        const result = await target.build(opts);
+        const seconds = (performance.now() - t0) / 1000;
+        return { name, result, start: (t0 - began) / 1000, seconds };
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    })();
+    done.set(name, p);
+    return p;
+  };
+  const settled = await Promise.allSettled(order.map(run));
+  const firstError = settled.find(
+    (r): r is PromiseRejectedResult =>
+      r.status === "rejected" && !(r.reason instanceof SkippedError),
+  );
+  if (firstError) throw firstError.reason;
+  const timings = settled.map((r) => (r as PromiseFulfilledResult<TargetTiming>).value);
   if (timings.every((t) => t.result === "up-to-date")) {
     info(`build: up to date (${order.join(", ")}), nothing to do`);
   }
   return timings;
 }
 
+/** A target not started because another failed first. */
+class SkippedError extends Error {}
+
+/** One line per target (start and duration: targets overlap), then the wall time. */
 export function formatTimings(timings: readonly TargetTiming[]): string {
-  const total = timings.reduce((s, t) => s + t.seconds, 0);
+  const wall = Math.max(0, ...timings.map((t) => t.start + t.seconds));
+  const f = (n: number) => n.toFixed(1).padStart(7);
   const lines = timings.map(
-    (t) => `  ${t.name.padEnd(12)} ${t.result.padEnd(10)} ${t.seconds.toFixed(1).padStart(7)} s`,
+    (t) =>
+      `  ${t.name.padEnd(12)} ${t.result.padEnd(10)} ${f(t.seconds)} s  (from ${f(t.start)} s)`,
   );
-  lines.push(`  ${"total".padEnd(12)} ${"".padEnd(10)} ${total.toFixed(1).padStart(7)} s`);
+  lines.push(`  ${"wall".padEnd(12)} ${"".padEnd(10)} ${f(wall)} s`);
   return lines.join("\n");
 }

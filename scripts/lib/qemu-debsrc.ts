@@ -161,15 +161,18 @@ export async function ensureDebSrc(pkg: string): Promise<void> {
       `run as root:\n    printf '%s' '${body}' | sudo tee ${debSrcFile} && sudo apt-get update`,
     );
   }
-  await step(hasSrc ? "updating apt source indexes" : "adding deb-src entries", async () => {
-    if (!existsSync(debSrcFile) || (await readFile(debSrcFile, "utf8")) !== text) {
-      await writeFile(debSrcFile, text);
-      info(`wrote ${debSrcFile} (deb-src for the configured ${release} mirror)`);
-    }
-    await execa("apt-get", ["update", "-qq"], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-  });
+  const { withAptLock } = await import("./apt.ts");
+  await withAptLock(() =>
+    step(hasSrc ? "updating apt source indexes" : "adding deb-src entries", async () => {
+      if (!existsSync(debSrcFile) || (await readFile(debSrcFile, "utf8")) !== text) {
+        await writeFile(debSrcFile, text);
+        info(`wrote ${debSrcFile} (deb-src for the configured ${release} mirror)`);
+      }
+      await execa("apt-get", ["update", "-qq"], {
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+    }),
+  );
   if (!(await hasSourcePackage(pkg)))
     throw new LabError(`apt still knows no source package '${pkg}' after apt-get update`);
 }
