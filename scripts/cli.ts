@@ -1,9 +1,10 @@
+import type { AnyCommand } from "./lib/command.ts";
+import { runCommand } from "./lib/command.ts";
 import { LabError, UsageError } from "./lib/errors.ts";
-import type { Command } from "./lib/command.ts";
 import { error, setVerbose } from "./lib/log.ts";
 
 /** Verbs, in the order `lab help` lists them. Modules load lazily. */
-const verbs: Record<string, () => Promise<{ default: Command }>> = {
+const verbs: Record<string, () => Promise<{ default: AnyCommand }>> = {
   start: () => import("./commands/start.ts"),
   doctor: () => import("./commands/doctor.ts"),
   build: () => import("./commands/build.ts"),
@@ -20,52 +21,24 @@ const verbs: Record<string, () => Promise<{ default: Command }>> = {
 
 async function help(): Promise<number> {
   const lines = ["usage: lab [--verbose] <verb> [args...]", "", "verbs:"];
-  for (const [name, load] of Object.entries(verbs)) {
-    let summary = "";
-    try {
-      summary = (await load()).default.summary;
-    } catch {
-      summary = "(not available in this checkout)";
-    }
-    lines.push(`  ${name.padEnd(13)} ${summary}`);
-  }
+  for (const [name, load] of Object.entries(verbs))
+    lines.push(`  ${name.padEnd(13)} ${(await load()).default.summary}`);
   lines.push("", "`lab <verb> --help` for a verb's options.");
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = [...argv];
-  while (args[0] === "--verbose" || args[0] === "-v") {
-    setVerbose(true);
-    args.shift();
-  }
-  const verb = args.shift();
+  // `lab --verbose VERB`; after the verb, --verbose is one of its options.
+  let i = 0;
+  for (; argv[i] === "--verbose" || argv[i] === "-v"; i++) setVerbose(true);
+  const [verb, ...rest] = argv.slice(i);
   if (!verb || verb === "help" || verb === "--help" || verb === "-h") return help();
-  const load = verbs[verb];
   try {
+    const load = verbs[verb];
     if (!load) throw new UsageError(`unknown verb '${verb}'`);
-    const cmd = (await load()).default;
-    // `lab VERB --help`; deeper helps (`lab bench chat --help`) are the verb's.
-    if (args[0] === "--help" || args[0] === "-h") {
-      process.stdout.write(cmd.usage.trimEnd() + "\n");
-      return 0;
-    }
-    // --verbose is accepted after the verb too (before a `--` separator).
-    const sep = args.indexOf("--");
-    const head = sep < 0 ? args : args.slice(0, sep);
-    if (head.includes("--verbose")) {
-      setVerbose(true);
-      args.splice(args.indexOf("--verbose"), 1);
-    }
-    return await cmd.run(args);
-  } catch (caught) {
-    // node:util parseArgs rejects unknown or malformed options with a TypeError.
-    const code = (caught as { code?: unknown } | null)?.code;
-    const e =
-      typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")
-        ? new UsageError(`lab ${verb}: ${(caught as Error).message}`)
-        : caught;
+    return await runCommand(`lab ${verb}`, (await load()).default, rest);
+  } catch (e) {
     if (e instanceof LabError) {
       error(e.message);
       if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);

@@ -2,20 +2,22 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "./ktap.ts";
+import { testProgram } from "../../scripts/build/conformance.ts";
+import { driverModulePath, guestPathOf } from "../../scripts/lib/paths.ts";
 import {
-  type GuestRun,
-  guestModule,
-  guestTests,
-  labBuild,
-  labRun,
+  type RunResult,
+  ensureBuilt,
+  guestArgs,
+  runGuest,
   vmUnavailable,
-} from "./guest.ts";
+} from "../../scripts/vm/index.ts";
+import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "./ktap.ts";
 
 /**
  * The in-guest conformance suite (guest-driver/tests/conformance.c) through
- * the real device: once on the default CPU and once with `--cpu max`, so
- * SMAP/SMEP turn any direct user-pointer access by the driver into an oops.
+ * the real device: once on a CPU without SMAP/SMEP (`qemu64`) and once with
+ * `max` (the lab's default), where SMAP/SMEP turn any direct user-pointer
+ * access by the driver into an oops.
  * Both runs attach two devices (two at once, then hot-unplug of the second)
  * and reload the module. Each KTAP group is one vitest test.
  */
@@ -32,8 +34,8 @@ const groups = [
 ] as const;
 
 const runs = [
-  { title: "default CPU", opts: [] as string[], suite: [] as string[] },
-  { title: "--cpu max (SMAP/SMEP)", opts: ["--cpu", "max"], suite: [] as string[] },
+  { title: "--cpu qemu64 (no SMAP/SMEP)", cpu: "qemu64", suite: [] as string[] },
+  { title: "--cpu max (SMAP/SMEP)", cpu: "max", suite: [] as string[] },
 ];
 
 const unavailable = vmUnavailable();
@@ -42,12 +44,12 @@ describe.skipIf(unavailable !== undefined)(
   `guest conformance suite${unavailable ? ` (skipped: ${unavailable})` : ""}`,
   () => {
     beforeAll(async () => {
-      await labBuild("driver", "conformance");
+      await ensureBuilt("driver", "conformance");
     });
 
     for (const run of runs) {
       describe(run.title, () => {
-        let res: GuestRun;
+        let res: RunResult;
         let report: KtapReport;
 
         let consoleLog = "";
@@ -55,9 +57,19 @@ describe.skipIf(unavailable !== undefined)(
         beforeAll(async () => {
           const dir = await mkdtemp(join(tmpdir(), "vcd-conformance-"));
           const consoleFile = join(dir, "console.log");
-          res = await labRun(
-            ["--devices", "2", "--timeout", "800", "--console", consoleFile, ...run.opts],
-            [`${guestTests}/conformance`, "--module", guestModule, ...run.suite],
+          res = await runGuest(
+            guestArgs({
+              devices: 2,
+              timeoutS: 800,
+              console: consoleFile,
+              cpu: run.cpu,
+              command: [
+                guestPathOf(testProgram("conformance")),
+                "--module",
+                guestPathOf(driverModulePath),
+                ...run.suite,
+              ],
+            }),
           );
           report = parseKtap(res.stdout);
           consoleLog = await readFile(consoleFile, "utf8").catch(() => "");
@@ -67,11 +79,11 @@ describe.skipIf(unavailable !== undefined)(
 
         it("runs every planned test and exits 0", () => {
           const c = ktapCounts(report);
-          const detail = `exit ${res.exitCode}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`;
+          const detail = `exit ${res.code} ${res.reason ?? ""}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-4000)}`;
           expect(report.planned, detail).toBeGreaterThan(0);
           expect(c.missing, detail).toBe(0);
           expect(c.skipped, detail).toBe(0);
-          expect(res.exitCode, detail).toBe(0);
+          expect(res.code, detail).toBe(0);
         });
 
         it("leaves no kernel BUG, WARNING or oops on the console", () => {

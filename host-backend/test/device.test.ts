@@ -10,7 +10,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes }
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { patchedQemuPath } from "../../scripts/lib/paths.ts";
-import { qemuFirmwareArgs } from "../../scripts/lib/qemu-firmware.ts";
+import { qemuFirmwareArgs } from "../../scripts/vm/firmware.ts";
 import { startMachine, type Chain, type Machine, type VirtioCryptodev } from "./qtest-virtio.ts";
 import {
   ALG,

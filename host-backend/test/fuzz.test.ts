@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runFuzz } from "./c-harness.ts";
+import { runFuzz } from "../../scripts/ctest/harness.ts";
 
 describe("device decoder fuzzing (libFuzzer, ASan/UBSan)", () => {
   it("runs 30 s without a crash, leak or hang", { timeout: 300_000 }, async () => {

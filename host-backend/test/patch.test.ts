@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../scripts/lib/paths.ts";
-import { patchFile } from "../../scripts/lib/qemu-patch.ts";
-import { qemuPristineDir } from "../../scripts/lib/qemu-source.ts";
+import { patchFile } from "../../scripts/build/qemu/patch.ts";
+import { qemuPristineDir } from "../../scripts/build/qemu/source.ts";
 
 /*
  * The checked-in QEMU patch is the one `lab export-patch` would write now,

@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
-import { Qmp } from "../../scripts/lib/qmp.ts";
+import { Qmp } from "../../scripts/vm/qmp.ts";
 
 /** One qtest connection over QEMU's stdin/stdout. */
 class Qtest {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTap, runHostUnitTests } from "./c-harness.ts";
+import { parseTap, runHostUnitTests } from "../../scripts/ctest/harness.ts";
 
 describe("device host C unit tests (decoder/validator, handle table, host engine on a fake /dev/crypto)", () => {
   it("parses TAP summaries and failures", () => {

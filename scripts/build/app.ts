@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
-import type { BuildTarget } from "../lib/build-target.ts";
+import type { BuildTarget } from "./target.ts";
 import { readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { step } from "../lib/log.ts";
@@ -23,8 +23,8 @@ export const bundlePath = join(distDir, "chat.mjs");
 const srcDir = join(appDir, "src");
 /** ts-app/src/main.ts runs the chat CLI's main() with the process arguments. */
 const entryPath = join(srcDir, "main.ts");
-/** The guest half of the end-to-end chat (demo and chat.vm.test.ts). */
-const demoDir = join(repoRoot, "scripts", "demo");
+/** The guest-side programs of the end-to-end chat (demo, chat and cryptodev VM tests). */
+const e2eDir = join(appDir, "e2e");
 export const scenarioBundlePath = join(distDir, "chat-scenario.mjs");
 /** The cryptodev provider's in-guest self-test (cryptodev.vm.test.ts). */
 export const selftestBundlePath = join(distDir, "cryptodev-selftest.mjs");
@@ -37,12 +37,7 @@ const require = createRequire(import.meta.url);
 
 async function appKey(): Promise<string> {
   const esbuildVersion = (require("esbuild/package.json") as { version: string }).version;
-  // The self-test bundles the shared known-answer vectors too.
-  const files = [
-    ...(await listFiles(srcDir)),
-    ...(await listFiles(demoDir)),
-    join(appDir, "test", "vectors.ts"),
-  ];
+  const files = [...(await listFiles(srcDir)), ...(await listFiles(e2eDir))];
   return hashFiles(files, [`esbuild ${esbuildVersion}`, banner]);
 }
 
@@ -68,8 +63,8 @@ const target: BuildTarget = {
       const r = await esbuild.build({
         entryPoints: [
           { in: entryPath, out: "chat" },
-          { in: join(demoDir, "guest-main.ts"), out: "chat-scenario" },
-          { in: join(demoDir, "cryptodev-selftest.ts"), out: "cryptodev-selftest" },
+          { in: join(e2eDir, "guest-main.ts"), out: "chat-scenario" },
+          { in: join(e2eDir, "cryptodev-selftest.ts"), out: "cryptodev-selftest" },
         ],
         outExtension: { ".js": ".mjs" },
         bundle: true,

@@ -1,13 +1,20 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { execa } from "execa";
-import type { BuildTarget } from "../lib/build-target.ts";
+import type { BuildTarget } from "./target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
+import {
+  BindingBuildError,
+  bindingBuildDir,
+  bindingPath,
+  buildBinding,
+  nativeDir,
+} from "../../ts-app/native/build.ts";
 
 /**
  * `lab build binding`: the chat's native addon (ts-app/native/), built with
@@ -17,9 +24,7 @@ import { repoRoot } from "../lib/paths.ts";
  * Node version and node-addon-api are unchanged.
  */
 
-export const nativeDir = join(repoRoot, "ts-app", "native");
-export const bindingBuildDir = join(nativeDir, "build");
-export const bindingPath = join(bindingBuildDir, "Release", "vcryptodev_binding.node");
+export { bindingPath };
 
 /** Every file under `dir` (recursively, sorted), skipping `skip` folder names. */
 export async function listFiles(dir: string, skip: readonly string[] = []): Promise<string[]> {
@@ -49,22 +54,6 @@ const require = createRequire(import.meta.url);
 
 function packageVersion(name: string): string {
   return (require(`${name}/package.json`) as { version: string }).version;
-}
-
-/**
- * The prefix holding the running Node's headers (include/node/node_api.h),
- * given to node-gyp as --nodedir so it never downloads them.
- */
-function nodeHeadersDir(): string {
-  const candidates = [process.env.npm_config_nodedir, dirname(dirname(process.execPath)), "/usr"];
-  const dir = candidates.find((d) => d && existsSync(join(d, "include", "node", "node_api.h")));
-  if (!dir)
-    throw new LabError(
-      `no Node headers for ${process.version} (looked for include/node/node_api.h under ${candidates.filter(Boolean).join(", ")})`,
-      1,
-      "install the headers of this Node (Debian: libnode-dev, or the nodesource nodejs package), or set npm_config_nodedir",
-    );
-  return dir;
 }
 
 async function bindingKey(): Promise<string> {
@@ -100,22 +89,12 @@ const target: BuildTarget = {
     if (!force && existsSync(bindingPath) && (await readStamp(bindingBuildDir)) === key)
       return "up-to-date";
     await checkTools();
-    const nodedir = nodeHeadersDir();
-    const gyp = require.resolve("node-gyp/bin/node-gyp.js");
-    await step("building the native binding (node-gyp)", async () => {
-      const r = await execa(process.execPath, [gyp, "rebuild", `--nodedir=${nodedir}`, "-j", "2"], {
-        cwd: nativeDir,
-        all: true,
-        reject: false,
-        env: { npm_config_nodedir: nodedir },
-      });
-      if (r.exitCode !== 0) {
-        const tail = (r.all ?? "").split("\n").slice(-25).join("\n");
-        throw new LabError(`node-gyp rebuild failed in ts-app/native:\n${tail}`);
-      }
-    });
-    if (!existsSync(bindingPath))
-      throw new LabError(`node-gyp left no ${relative(repoRoot, bindingPath)}`);
+    await step("building the native binding (node-gyp)", () =>
+      buildBinding().catch((e: unknown) => {
+        if (e instanceof BindingBuildError) throw new LabError(e.message, 1, e.hint);
+        throw e;
+      }),
+    );
     await writeStamp(bindingBuildDir, key);
     return "built";
   },

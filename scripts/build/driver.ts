@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { execa } from "execa";
-import { ensurePackages } from "../lib/apt.ts";
-import type { BuildTarget } from "../lib/build-target.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import type { BuildTarget } from "./target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
-import { kernelBuildDir, kernelKey } from "../lib/kernel.ts";
+import { kernelBuildDir, kernelKey } from "../guest/kernel.ts";
 import { step } from "../lib/log.ts";
 import { cachePath, driverModulePath, repoRoot } from "../lib/paths.ts";
 

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { execa } from "execa";
-import { ensurePackages } from "../lib/apt.ts";
-import type { BuildTarget } from "../lib/build-target.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import type { BuildTarget } from "./target.ts";
 import { readStamp, writeStamp } from "../lib/cache.ts";
-import { type CpioEntry, withParents, writeCpio } from "../lib/cpio.ts";
+import { type CpioEntry, withParents, writeCpio } from "../guest/cpio.ts";
 import {
   guestModules,
   hostBusybox,
@@ -16,10 +16,10 @@ import {
   initramfsKey,
   initramfsPath,
   labexecSource,
-} from "../lib/guest.ts";
-import { kernelModulesDir, kernelRelease } from "../lib/kernel.ts";
+} from "../guest/artifacts.ts";
+import { kernelModulesDir, kernelRelease } from "../guest/kernel.ts";
 import { step } from "../lib/log.ts";
-import { loadLevels, parseModulesDep, resolveModules } from "../lib/modules-dep.ts";
+import { loadLevels, parseModulesDep, resolveModules } from "../guest/modules-dep.ts";
 
 /** Compiles the guest's command runner, statically linked. */
 async function buildLabexec(): Promise<Buffer> {

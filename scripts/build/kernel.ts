@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { execa } from "execa";
-import { ensurePackages } from "../lib/apt.ts";
-import type { BuildTarget } from "../lib/build-target.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import type { BuildTarget } from "./target.ts";
 import { freshDir, readStamp, replaceDir, sha256File, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import {
@@ -16,10 +16,10 @@ import {
   kernelModulesDir,
   kernelVmlinuxPath,
   resolveAndRecord,
-} from "../lib/kernel.ts";
+} from "../guest/kernel.ts";
 import { debug, step } from "../lib/log.ts";
 import { cachePath } from "../lib/paths.ts";
-import { type DebPin, debFileName } from "../lib/pins.ts";
+import { type DebPin, debFileName } from "../debian/pins.ts";
 
 const debDir = () => cachePath("kernel", "debs");
 

@@ -2,11 +2,11 @@ import { existsSync, realpathSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { execa } from "execa";
-import { ensurePackages } from "../lib/apt.ts";
-import type { BuildTarget } from "../lib/build-target.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import type { BuildTarget } from "./target.ts";
 import { freshDir, hashKey, readStamp, writeStamp } from "../lib/cache.ts";
-import { nodeImagePath, noderootDir } from "../lib/guest.ts";
-import { parseLdd } from "../lib/ldd.ts";
+import { nodeImagePath, noderootDir } from "../guest/artifacts.ts";
+import { parseLdd } from "../guest/ldd.ts";
 import { step } from "../lib/log.ts";
 
 /**

@@ -2,25 +2,25 @@ import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { execa } from "execa";
-import { ensurePackages } from "../lib/apt.ts";
-import type { BuildTarget } from "../lib/build-target.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import type { BuildTarget } from "./target.ts";
 import { hashKey } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { debug, info, step, warn } from "../lib/log.ts";
 import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
-import { configureKey, configureQemu, isConfigured } from "../lib/qemu-configure.ts";
-import { qemuFirmwareArgs } from "../lib/qemu-firmware.ts";
-import { withQemuLock } from "../lib/qemu-lock.ts";
-import { runNinja } from "../lib/qemu-ninja.ts";
+import { configureKey, configureQemu, isConfigured } from "./qemu/configure.ts";
+import { qemuFirmwareArgs } from "../vm/firmware.ts";
+import { withQemuLock } from "./qemu/lock.ts";
+import { runNinja } from "./qemu/ninja.ts";
 import {
   generatePatch,
   patchFile,
   patchInputs,
   patchInputsKey,
   readCheckedInPatch,
-} from "../lib/qemu-patch.ts";
-import { ensureQemuSource, qemuPristineDir, qemuSourcePin } from "../lib/qemu-source.ts";
-import { syncWorkTree } from "../lib/qemu-worktree.ts";
+} from "./qemu/patch.ts";
+import { ensureQemuSource, qemuPristineDir, qemuSourcePin } from "./qemu/source.ts";
+import { syncWorkTree } from "./qemu/worktree.ts";
 
 /** Bump when the recipe below changes in a way the other key parts do not show. */
 const recipeVersion = "1";

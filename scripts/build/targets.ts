@@ -1,4 +1,4 @@
-import type { BuildTarget } from "../lib/build-target.ts";
+import type { BuildTarget } from "./target.ts";
 
 /**
  * Every target, in the order `lab build` (all) builds them. Dependencies

@@ -1,14 +1,7 @@
-import type { Command } from "../lib/command.ts";
-import { UsageError } from "../lib/errors.ts";
+import type { CommandGroup } from "../lib/command.ts";
 
-/** Each benchmark lives in scripts/bench/<name>.ts and exports `run(argv)`. */
-const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
-  boot: () => import("../bench/boot.ts"),
-  device: () => import("../bench/device.ts"),
-  chat: () => import("../bench/chat.ts"),
-};
-
-const command: Command = {
+/** `lab bench <name>`: each benchmark is a command of its own in scripts/bench/. */
+const group: CommandGroup = {
   summary: "benchmarks: boot, device, chat (medians, side by side)",
   usage: `usage: lab bench <boot|device|chat> [options]
 
@@ -17,11 +10,10 @@ const command: Command = {
   chat     chat messages/s and latency, host and guest, beside a C chat server
 
 Each prints a table; \`lab bench <name> --help\` for its options.`,
-  async run(argv) {
-    const [name, ...rest] = argv;
-    const load = name ? benches[name] : undefined;
-    if (!load) throw new UsageError(`lab bench needs one of: ${Object.keys(benches).join(", ")}`);
-    return (await load()).run(rest);
+  subcommands: {
+    boot: () => import("../bench/boot.ts"),
+    device: () => import("../bench/device/index.ts"),
+    chat: () => import("../bench/chat/index.ts"),
   },
 };
-export default command;
+export default group;

@@ -1,9 +1,9 @@
-import type { Command } from "../lib/command.ts";
-import { parseVmArgs } from "../lib/run-args.ts";
-import { bootGuest } from "../lib/vm.ts";
+import { defineCommand } from "../lib/command.ts";
+import { bootGuest } from "../vm/index.ts";
+import { vmArgsFrom, vmOptionSpecs } from "../vm/options.ts";
 import { vmOptionsHelp } from "./run.ts";
 
-const command: Command = {
+export default defineCommand({
   summary: "interactive guest on this terminal (serial console, repo at /lab)",
   usage: `usage: lab boot [options]
 
@@ -16,8 +16,9 @@ Hot-unplug a device from the guest:
   exec 3<>/dev/virtio-ports/lab.ctl; echo device_del cryptodev0 >&3; read r <&3; echo $r
 
 ${vmOptionsHelp}`,
-  async run(argv) {
-    return bootGuest(parseVmArgs(argv, false));
+  options: vmOptionSpecs,
+  command: true,
+  async run({ values, command }) {
+    return bootGuest(vmArgsFrom(values, command, false));
   },
-};
-export default command;
+});

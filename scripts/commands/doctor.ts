@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
-import { kvmVerdict, kvmDevice } from "../lib/accel.ts";
-import { aptInstallCommand, missingPackages, systemPackages } from "../lib/apt.ts";
+import { kvmVerdict, kvmDevice } from "../vm/accel.ts";
+import { aptInstallCommand, missingPackages, systemPackages } from "../debian/apt.ts";
 import { diskUsage } from "../lib/cache.ts";
-import type { Command } from "../lib/command.ts";
-import { initramfsPath, nodeImagePath } from "../lib/guest.ts";
-import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../lib/kernel.ts";
-import { loadPins } from "../lib/pins.ts";
+import { defineCommand } from "../lib/command.ts";
+import { initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
+import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../guest/kernel.ts";
+import { loadPins } from "../debian/pins.ts";
 import { cacheDir, patchedQemuPath } from "../lib/paths.ts";
-import { qemuVersion, selectQemu, systemQemu } from "../lib/qemu-binary.ts";
+import { qemuVersion, selectQemu, systemQemu } from "../vm/binary.ts";
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -155,7 +155,7 @@ async function checks(): Promise<Check[]> {
   return out;
 }
 
-const command: Command = {
+export default defineCommand({
   summary: "what is present and usable: QEMU, KVM (and why not), cache, packages",
   usage: `usage: lab doctor
 
@@ -170,5 +170,4 @@ the Debian packages each part needs, and prints the fix for each problem.`,
     }
     return 0;
   },
-};
-export default command;
+});

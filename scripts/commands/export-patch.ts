@@ -1,19 +1,19 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
-import type { Command } from "../lib/command.ts";
-import { LabError, UsageError } from "../lib/errors.ts";
+import { defineCommand } from "../lib/command.ts";
+import { LabError } from "../lib/errors.ts";
 import { info } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
-import { generatePatch, patchFile, readCheckedInPatch } from "../lib/qemu-patch.ts";
-import { withQemuLock } from "../lib/qemu-lock.ts";
+import { generatePatch, patchFile, readCheckedInPatch } from "../build/qemu/patch.ts";
+import { withQemuLock } from "../build/qemu/lock.ts";
 import {
   ensureQemuSource,
   pristineVersion,
   qemuPristineDir,
   qemuSourcePin,
-} from "../lib/qemu-source.ts";
+} from "../build/qemu/source.ts";
 
-const command: Command = {
+export default defineCommand({
   summary: "write the QEMU device as one patch (host-backend/patches/)",
   usage: `usage: lab export-patch [--check] [--output FILE]
 
@@ -27,19 +27,10 @@ source into the cache first if needed.
   --output FILE  write (or, with --check, compare) FILE instead
   --check        write nothing; exit 1 if the file differs from what would be
                  generated (the checked-in patch is stale)`,
-  async run(argv) {
-    let check = false;
-    let output = patchFile;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i] ?? "";
-      if (a === "--check") check = true;
-      else if (a === "--output" || a === "-o") {
-        const v = argv[++i];
-        if (!v) throw new UsageError("lab export-patch: --output needs a file");
-        output = resolve(v);
-      } else if (a.startsWith("--output=")) output = resolve(a.slice("--output=".length));
-      else throw new UsageError(`lab export-patch: unexpected argument ${a}`);
-    }
+  options: { check: { type: "boolean" }, output: { type: "string", short: "o" } },
+  async run({ values }) {
+    const check = !!values.check;
+    const output = values.output ? resolve(values.output) : patchFile;
     // Fetching the source takes the cache lock; a present tree is only read.
     if ((await pristineVersion()) === qemuSourcePin.version) await ensureQemuSource();
     else await withQemuLock(ensureQemuSource);
@@ -66,5 +57,4 @@ source into the cache first if needed.
     info(`wrote ${shown} (${text.length} bytes)`);
     return 0;
   },
-};
-export default command;
+});

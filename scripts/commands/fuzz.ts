@@ -1,10 +1,11 @@
 import { join } from "node:path";
-import { cOutDir, runFuzz } from "../../host-backend/test/c-harness.ts";
-import type { Command } from "../lib/command.ts";
-import { LabError, UsageError } from "../lib/errors.ts";
+import { cOutDir, runFuzz } from "../ctest/harness.ts";
+import { intArg } from "../lib/args.ts";
+import { defineCommand } from "../lib/command.ts";
+import { LabError } from "../lib/errors.ts";
 import { info, step } from "../lib/log.ts";
 
-const command: Command = {
+export default defineCommand({
   summary: "fuzz the device's request decoder/validator (libFuzzer, ASan/UBSan)",
   usage: `usage: lab fuzz [--seconds N]
 
@@ -16,18 +17,10 @@ found; exits 1 if libFuzzer found a crash, a leak or a hang (the input is
 kept under .../host-tests/fuzz/artifacts/).
 
   --seconds N   how long to fuzz (npm run fuzz -- --seconds 30)`,
-  async run(argv) {
-    let seconds = 60;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i] ?? "";
-      let v: string | undefined;
-      if (a === "--seconds") v = argv[++i];
-      else if (a.startsWith("--seconds=")) v = a.slice("--seconds=".length);
-      else throw new UsageError(`lab fuzz: unexpected argument ${a}`);
-      seconds = Number(v);
-      if (!Number.isInteger(seconds) || seconds < 1)
-        throw new UsageError("lab fuzz: --seconds needs a whole number of seconds ≥ 1");
-    }
+  options: { seconds: { type: "string" } },
+  async run({ values }) {
+    const seconds =
+      values.seconds === undefined ? 60 : intArg("--seconds", values.seconds, 1, 86400);
     const r = await step(`fuzzing the device decoder for ${seconds}s`, (progress) =>
       runFuzz(seconds, progress),
     );
@@ -47,5 +40,4 @@ kept under .../host-tests/fuzz/artifacts/).
     info(`fuzz: ${line}; no crash, leak or hang`);
     return 0;
   },
-};
-export default command;
+});

@@ -1,15 +1,14 @@
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { servedKernelSeries } from "../lib/apt-index.ts";
-import type { Command } from "../lib/command.ts";
-import { newestFirst } from "../lib/debian-version.ts";
-import { LabError, UsageError } from "../lib/errors.ts";
-import { describeChange, newestKernelSet, resolveKernel } from "../lib/kernel-resolve.ts";
-import { readResolvedKernel } from "../lib/kernel.ts";
+import { servedKernelSeries } from "../debian/apt-index.ts";
+import { type CommandGroup, defineCommand } from "../lib/command.ts";
+import { newestFirst } from "../debian/version.ts";
+import { LabError } from "../lib/errors.ts";
+import { describeChange, newestKernelSet, resolveKernel } from "../debian/kernel-resolve.ts";
+import { readResolvedKernel } from "../guest/kernel.ts";
 import { info } from "../lib/log.ts";
-import { type Pins, formatPins, loadPins, pinsFile } from "../lib/pins.ts";
-import { ensureDebSrc } from "../lib/qemu-debsrc.ts";
-import { inQemuSeries } from "../lib/qemu-source.ts";
+import { type Pins, formatPins, loadPins, pinsFile } from "../debian/pins.ts";
+import { ensureDebSrc } from "../debian/debsrc.ts";
+import { inQemuSeries } from "../build/qemu/source.ts";
 
 /** Source versions of the QEMU package apt serves, within the pinned series, newest first. */
 async function servedQemuVersions(pins: Pins): Promise<string[]> {
@@ -81,31 +80,41 @@ async function update(dryRun: boolean): Promise<number> {
   return 0;
 }
 
-const command: Command = {
-  summary: "the Debian versions the lab is pinned to, and what the archive serves now",
-  usage: `usage: lab pins [show | update [--dry-run]]
-
-vm/pins.json records the Debian inputs last tested: the guest kernel (image,
+const pinsHelp = `vm/pins.json records the Debian inputs last tested: the guest kernel (image,
 headers, headers-common and kbuild of one ABI, with sha256) and the QEMU
 source version, each with the series it may move within. \`lab build\` takes
 the pinned versions while apt serves them and otherwise the newest consistent
-set of the series, with a notice.
+set of the series, with a notice.`;
 
-  show       the pins, whether apt still serves each, and what a build takes (default)
-  update     rewrite vm/pins.json to the newest set the archive serves (maintainers)
-  --dry-run  with update: print the new file instead of writing it`,
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { "dry-run": { type: "boolean", default: false } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const [sub = "show", ...rest] = positionals;
-    if (rest.length) throw new UsageError(`lab pins: unexpected ${rest.join(" ")}`);
-    if (sub === "show") return show();
-    if (sub === "update") return update(values["dry-run"]);
-    throw new UsageError(`lab pins: unknown subcommand '${sub}' (show, update)`);
+const group: CommandGroup = {
+  summary: "the Debian versions the lab is pinned to, and what the archive serves now",
+  usage: `usage: lab pins show | update [--dry-run]
+
+${pinsHelp}
+
+  show       the pins, whether apt still serves each, and what a build takes
+  update     rewrite vm/pins.json to the newest set the archive serves (maintainers)`,
+  subcommands: {
+    show: async () => ({
+      default: defineCommand({
+        summary: "the pins and what apt serves",
+        usage: `usage: lab pins show\n\n${pinsHelp}`,
+        run: () => show(),
+      }),
+    }),
+    update: async () => ({
+      default: defineCommand({
+        summary: "rewrite vm/pins.json to what the archive serves",
+        usage: `usage: lab pins update [--dry-run]
+
+Rewrites vm/pins.json to the newest consistent kernel set of the series and
+the newest QEMU source of its series that apt serves. Test before committing.
+
+  --dry-run  print the new file instead of writing it`,
+        options: { "dry-run": { type: "boolean" } },
+        run: ({ values }) => update(!!values["dry-run"]),
+      }),
+    }),
   },
 };
-export default command;
+export default group;

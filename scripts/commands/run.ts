@@ -1,7 +1,7 @@
-import type { Command } from "../lib/command.ts";
+import { defineCommand } from "../lib/command.ts";
 import { info } from "../lib/log.ts";
-import { parseVmArgs } from "../lib/run-args.ts";
-import { runInGuest } from "../lib/vm.ts";
+import { runGuest } from "../vm/index.ts";
+import { vmArgsFrom, vmOptionSpecs } from "../vm/options.ts";
 
 export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devices, ids cryptodev0..N-1
                        (default 1 when the patched QEMU is built, else 0)
@@ -17,7 +17,7 @@ export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devi
   --no-net             no network device
   --console FILE       write the full serial console (kernel log) to FILE`;
 
-const command: Command = {
+export default defineCommand({
   summary: "boot the guest, run a command as root in it, exit with its code",
   usage: `usage: lab run [options] -- CMD [ARGS...]
 
@@ -29,8 +29,10 @@ it is not a terminal.
 
 ${vmOptionsHelp}
   --cwd DIR            the command's working directory in the guest (default /)`,
-  async run(argv) {
-    const args = parseVmArgs(argv, true);
+  options: vmOptionSpecs,
+  command: true,
+  async run({ values, command }) {
+    const args = vmArgsFrom(values, command, true);
     const stdin = process.stdin.isTTY ? null : process.stdin;
     // Ctrl-C or a SIGTERM: kill QEMU, clean up, exit 130.
     const abort = new AbortController();
@@ -38,7 +40,7 @@ ${vmOptionsHelp}
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-      const r = await runInGuest(args, {
+      const r = await runGuest(args, {
         stdin,
         stdout: process.stdout,
         stderr: process.stderr,
@@ -52,5 +54,4 @@ ${vmOptionsHelp}
       stdin?.destroy();
     }
   },
-};
-export default command;
+});

@@ -1,9 +1,9 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import type { Command } from "../lib/command.ts";
-import { ensurePackages } from "../lib/apt.ts";
-import { buildTargets } from "../lib/build-runner.ts";
+import { defineCommand } from "../lib/command.ts";
+import { ensurePackages } from "../debian/apt.ts";
+import { buildTargets } from "../build/runner.ts";
 import { UsageError } from "../lib/errors.ts";
 import { info, step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
@@ -25,7 +25,7 @@ async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   });
 }
 
-const command: Command = {
+export default defineCommand({
   summary: "run every test: lint, types, host unit tests, VM end-to-end tests",
   usage: `usage: lab test [--unit | --vm] [--no-lint] [-- VITEST ARGS...]
 
@@ -38,17 +38,12 @@ end through the real guest and device). Ends with one line
   --unit      host-side tests only (no build, no VM)
   --vm        VM tests only
   --no-lint   skip eslint, prettier and tsc`,
-  async run(argv) {
-    let project: "unit" | "vm" | undefined;
-    let lint = true;
-    const sep = argv.indexOf("--");
-    const opts = sep < 0 ? argv : argv.slice(0, sep);
-    const passthrough = sep < 0 ? [] : argv.slice(sep + 1);
-    for (const a of opts) {
-      if (a === "--unit" || a === "--vm") project = a === "--unit" ? "unit" : "vm";
-      else if (a === "--no-lint") lint = false;
-      else throw new UsageError(`lab test: unknown option ${a}`);
-    }
+  options: { unit: { type: "boolean" }, vm: { type: "boolean" }, "no-lint": { type: "boolean" } },
+  command: true,
+  async run({ values, command: passthrough }) {
+    if (values.unit && values.vm) throw new UsageError("lab test: --unit or --vm, not both");
+    const project = values.unit ? "unit" : values.vm ? "vm" : undefined;
+    const lint = !values["no-lint"];
 
     await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
     if (lint) {
@@ -89,5 +84,4 @@ end through the real guest and device). Ends with one line
     }
     return r.exitCode ?? 1;
   },
-};
-export default command;
+});

@@ -7,8 +7,8 @@
  * start`) has built everything first (`lab build all`).
  */
 import { error, info, step } from "../lib/log.ts";
-import { runChatScenario, scenarioProblems } from "./chat-session.ts";
-import type { ClientView, Mode } from "./scenario.ts";
+import { runChatScenario, scenarioProblems } from "./scenario-run.ts";
+import type { ClientView, Mode } from "../../ts-app/e2e/scenario.ts";
 
 type CounterSet = Record<string, Record<string, string>>;
 

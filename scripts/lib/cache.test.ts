@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashKey, readStamp, writeStamp } from "./cache.ts";
-import { kernelKeyFor } from "./kernel.ts";
-import { loadPins } from "./pins.ts";
+import { kernelKeyFor } from "../guest/kernel.ts";
+import { loadPins } from "../debian/pins.ts";
 
 describe("cache keys", () => {
   it("are stable and depend on every part and its boundaries", () => {

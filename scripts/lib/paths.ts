@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (this file lives in scripts/lib/). */
@@ -32,3 +32,10 @@ export const driverModulePath = join(repoRoot, "guest-driver", "module", "vcrypt
 
 /** Where the repository appears inside the guest (9p share). */
 export const guestRepoPath = "/lab";
+
+/** The guest's path of a file in the repository (the repo is shared at /lab). */
+export function guestPathOf(hostPath: string): string {
+  const rel = relative(repoRoot, hostPath);
+  if (rel.startsWith("..")) throw new Error(`${hostPath} is outside the repository`);
+  return `${guestRepoPath}/${rel}`;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createNodeProvider } from "../src/crypto/node.ts";
 import { CryptoProviderError } from "../src/errors.ts";
-import { cbcVectors, hmacVectors } from "./vectors.ts";
+import { cbcVectors, hmacVectors } from "../e2e/vectors.ts";
 
 const h = (s: string) => Buffer.from(s, "hex");
 const p = createNodeProvider();

@@ -4,8 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { patchedQemuPath, repoRoot } from "../../scripts/lib/paths.ts";
-import { guestStderr, lab } from "./lab.ts";
+import { patchedQemuPath } from "../../scripts/lib/paths.ts";
+import { guestStderr, labProcess } from "../../scripts/vm/index.ts";
+
+const lab = (args: string[], input?: string | Buffer) => labProcess(args, { input });
 
 /**
  * End to end through the real guest (TCG on these machines). Devices are
@@ -133,11 +135,12 @@ describe("lab run", () => {
     expect(r.stderr).toMatch(/last console lines/);
   });
 
-  it.skipIf(!existsSync("/usr/bin/make") || !existsSync("/usr/bin/gcc-12"))(
-    "an oops (in a module's init) ends the run with 255 and names it (skipped without make and gcc-12: `lab build driver` installs them)",
+  const noCompiler = !existsSync("/usr/bin/make") || !existsSync("/usr/bin/gcc-12");
+  it.skipIf(noCompiler)(
+    `an oops (in a module's init) ends the run with 255 and names it${noCompiler ? " (skipped: no make or gcc-12; `lab build driver` installs them)" : ""}`,
     async () => {
       const { execFileSync } = await import("node:child_process");
-      const { kernelBuildDir } = await import("../../scripts/lib/kernel.ts");
+      const { kernelBuildDir } = await import("../../scripts/guest/kernel.ts");
       const dir = await mkdtemp(join(tmpdir(), "lab-oops-"));
       try {
         await writeFile(
@@ -179,32 +182,20 @@ describe("lab run", () => {
   );
 
   it("SIGTERM to lab run kills the guest and exits 130", async () => {
-    const { spawn } = await import("node:child_process");
-    const child = spawn(
-      process.execPath,
-      [
-        join(repoRoot, "bin", "lab.mjs"),
-        "run",
-        "--devices",
-        "0",
-        "--",
-        "sh",
-        "-c",
-        "echo ready; sleep 1000",
-      ],
+    let sent = false;
+    const r = await labProcess(
+      ["run", "--devices", "0", "--", "sh", "-c", "echo ready; sleep 1000"],
       {
-        stdio: ["ignore", "pipe", "pipe"],
+        onStdout: (d, child) => {
+          if (!sent && d.toString().includes("ready")) {
+            sent = true;
+            child.kill("SIGTERM");
+          }
+        },
       },
     );
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((res) =>
-      child.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && res()),
-    );
-    child.kill("SIGTERM");
-    const code = await new Promise<number | null>((res) => child.on("close", res));
-    expect(code, err).toBe(130);
-    expect(err).toMatch(/interrupted; QEMU killed/);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted; QEMU killed/);
   });
 
   it("--forward reaches a guest server from 127.0.0.1 on the host", async () => {
@@ -292,8 +283,9 @@ describe("lab run", () => {
     }
   });
 
-  it.skipIf(!existsSync(patchedQemuPath()))(
-    "hot-unplugs a device on request over lab.ctl (skipped: needs the patched QEMU, `lab build qemu`)",
+  const noQemu = !existsSync(patchedQemuPath());
+  it.skipIf(noQemu)(
+    `hot-unplugs a device on request over lab.ctl${noQemu ? " (skipped: needs the patched QEMU, `lab build qemu`)" : ""}`,
     async () => {
       const script =
         "exec 3<>/dev/virtio-ports/lab.ctl; echo device_del cryptodev1 >&3; read -r r <&3; echo $r;" +
