@@ -4,5 +4,11 @@
 import { register } from "tsx/esm/api";
 
 register();
+// A reader that went away (`lab ... | head`): stop writing, do not crash.
+// (`lab run` counts and drops the guest's output itself, then exits with its status.)
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+  });
 const { main } = await import("../scripts/cli.ts");
 process.exitCode = await main(process.argv.slice(2));

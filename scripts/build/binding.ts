@@ -2,12 +2,12 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
-import { execa } from "execa";
 import type { BuildTarget } from "./target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
+import { sh } from "../lib/sh.ts";
 import {
   BindingBuildError,
   bindingBuildDir,
@@ -70,7 +70,7 @@ async function bindingKey(): Promise<string> {
 
 async function checkTools(): Promise<void> {
   for (const tool of ["make", "g++", "python3"]) {
-    const r = await execa("sh", ["-c", `command -v ${tool}`], { reject: false });
+    const r = await sh({ nothrow: true })`command -v ${tool}`;
     if (r.exitCode !== 0)
       throw new LabError(
         `building the native binding needs ${tool}`,

@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { execa } from "execa";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
+import { sh } from "../lib/sh.ts";
 
 /**
  * `lab build conformance`: the guest test programs of guest-driver/tests/
@@ -36,7 +36,7 @@ async function conformanceKey(): Promise<string> {
     .sort()
     .map((n) => join(testsDir, n));
   files.push(join(includeDir, "crypto", "cryptodev.h"));
-  const gcc = await execa("gcc", ["--version"], { reject: false });
+  const gcc = await sh({ nothrow: true })`gcc --version`;
   const parts: (string | Buffer)[] = [cflags.join(" "), gcc.stdout.split("\n")[0] ?? ""];
   for (const f of files) parts.push(relative(repoRoot, f), await readFile(f));
   return hashKey(parts);
@@ -58,13 +58,10 @@ const target: BuildTarget = {
       for (const [i, src] of srcs.entries()) {
         progress(src);
         const out = outs[i] as string;
-        const r = await execa("gcc", [...cflags, "-o", out, join(testsDir, src)], {
-          all: true,
-          reject: false,
-        });
+        const r = await sh({ nothrow: true })`gcc ${cflags} -o ${out} ${join(testsDir, src)} 2>&1`;
         if (r.exitCode !== 0)
           throw new LabError(
-            `gcc ${src} failed:\n${(r.all ?? "").trim()}`,
+            `gcc ${src} failed:\n${r.stdout.trim()}`,
             1,
             "fix guest-driver/tests/",
           );

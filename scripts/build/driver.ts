@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { execa } from "execa";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
 import { hashKey, readStamp, writeStamp } from "../lib/cache.ts";
@@ -9,6 +8,7 @@ import { LabError } from "../lib/errors.ts";
 import { kernelBuildDir, kernelKey } from "../guest/kernel.ts";
 import { step } from "../lib/log.ts";
 import { cachePath, driverModulePath, repoRoot } from "../lib/paths.ts";
+import { sh } from "../lib/sh.ts";
 
 /**
  * `lab build driver`: the vcryptodev module, built in place by Kbuild
@@ -42,19 +42,18 @@ export async function driverKey(): Promise<string> {
 
 /** Runs Kbuild on the module folder; `W=1` keeps the extra warnings on. */
 export async function makeModule(args: readonly string[] = ["modules"]): Promise<string> {
-  const r = await execa("make", ["-C", kernelBuildDir(), `M=${moduleDir}`, "W=1", ...args], {
-    all: true,
-    reject: false,
-  });
+  const r = await sh({
+    nothrow: true,
+  })`make -C ${kernelBuildDir()} M=${moduleDir} W=1 ${args} 2>&1`;
   if (r.exitCode !== 0) {
-    const tail = (r.all ?? "").trim().split("\n").slice(-25).join("\n");
+    const tail = r.stdout.trim().split("\n").slice(-25).join("\n");
     throw new LabError(
       `building the driver failed:\n${tail}`,
       1,
       "fix the errors above in guest-driver/module/",
     );
   }
-  return r.all ?? "";
+  return r.stdout;
 }
 
 const target: BuildTarget = {

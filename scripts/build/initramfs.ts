@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { execa } from "execa";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
 import { readStamp, writeStamp } from "../lib/cache.ts";
@@ -19,6 +18,7 @@ import {
 } from "../guest/artifacts.ts";
 import { kernelModulesDir, kernelRelease } from "../guest/kernel.ts";
 import { step } from "../lib/log.ts";
+import { recipe, sh } from "../lib/sh.ts";
 import { loadLevels, parseModulesDep, resolveModules } from "../guest/modules-dep.ts";
 
 /** Compiles the guest's command runner, statically linked. */
@@ -26,7 +26,10 @@ async function buildLabexec(): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), "lab-labexec-"));
   try {
     const out = join(dir, "labexec");
-    await execa("gcc", ["-static", "-Os", "-s", "-Wall", "-o", out, labexecSource]);
+    await recipe(
+      "compiling vm/guest/labexec.c",
+      () => sh()`gcc -static -Os -s -Wall -o ${out} ${labexecSource}`,
+    );
     return await readFile(out);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -35,7 +38,7 @@ async function buildLabexec(): Promise<Buffer> {
 
 /** Busybox applet links, from `busybox --list-full` (e.g. "usr/bin/wc"). */
 async function busyboxLinks(): Promise<CpioEntry[]> {
-  const { stdout } = await execa(hostBusybox, ["--list-full"]);
+  const { stdout } = await sh()`${hostBusybox} --list-full`;
   return stdout
     .split("\n")
     .filter((l) => l && l !== "bin/busybox" && !l.includes("["))

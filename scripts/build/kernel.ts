@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { execa } from "execa";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
 import { freshDir, readStamp, replaceDir, sha256File, writeStamp } from "../lib/cache.ts";
@@ -19,6 +18,7 @@ import {
 } from "../guest/kernel.ts";
 import { debug, step } from "../lib/log.ts";
 import { cachePath } from "../lib/paths.ts";
+import { recipe, sh } from "../lib/sh.ts";
 import { type DebPin, debFileName } from "../debian/pins.ts";
 
 const debDir = () => cachePath("kernel", "debs");
@@ -36,7 +36,7 @@ async function fetchDeb(pin: DebPin): Promise<string> {
   await mkdir(debDir(), { recursive: true });
   const spec = `${pin.name}=${pin.version}`;
   debug(`apt-get download ${spec}`);
-  const r = await execa("apt-get", ["download", "-q", spec], { cwd: debDir(), reject: false });
+  const r = await sh({ cwd: debDir(), nothrow: true })`apt-get download -q ${spec}`;
   if (r.exitCode !== 0 || !existsSync(file))
     throw new NotServed(
       `apt-get download ${spec} failed: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,
@@ -100,12 +100,7 @@ async function extractVmlinux(bzImage: string, out: string): Promise<void> {
   const data = await readFile(bzImage);
   const at = data.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
   if (at < 0) throw new LabError(`${bzImage}: no xz payload found`);
-  const r = await execa("xz", ["-dc", "--single-stream"], {
-    input: data.subarray(at),
-    encoding: "buffer",
-    maxBuffer: 512 * 1024 * 1024,
-  });
-  const elf = Buffer.from(r.stdout);
+  const elf = (await sh({ input: data.subarray(at) })`xz -dc --single-stream`).buffer();
   if (elf.subarray(0, 4).toString("latin1") !== "\x7fELF")
     throw new LabError(`${bzImage}: the xz payload is not an ELF vmlinux`);
   await writeFile(out, elf);
@@ -140,9 +135,11 @@ const target: BuildTarget = {
     const kdir = kernelDirFor(rec.set);
     await step(`unpacking kernel ${release}`, async () => {
       const tmp = await freshDir(join(kdir, `root.${process.pid}.tmp`));
-      for (const deb of debs) await execa("dpkg", ["-x", deb, tmp]);
-      await relocate(tmp, release);
-      await execa("depmod", ["-b", tmp, release]);
+      await recipe("unpacking the kernel packages", async () => {
+        for (const deb of debs) await sh()`dpkg -x ${deb} ${tmp}`;
+        await relocate(tmp, release);
+        await sh()`depmod -b ${tmp} ${release}`;
+      });
       await extractVmlinux(join(tmp, "boot", `vmlinuz-${release}`), join(tmp, "boot", "vmlinux"));
       await replaceDir(tmp, join(kdir, "root"));
     });

@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { relative } from "node:path";
-import { execa } from "execa";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
 import { hashKey } from "../lib/cache.ts";
 import { LabError } from "../lib/errors.ts";
 import { debug, info, step, warn } from "../lib/log.ts";
 import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { sh } from "../lib/sh.ts";
 import { configureKey, configureQemu, isConfigured } from "./qemu/configure.ts";
 import { qemuFirmwareArgs } from "../vm/firmware.ts";
 import { withQemuLock } from "./qemu/lock.ts";
@@ -74,7 +74,7 @@ export default target;
 
 /** The binary must offer our device; a hook that lost its Kconfig line would not. */
 async function checkDevice(): Promise<void> {
-  const r = await execa(patchedQemuPath(), ["-device", "help"], { reject: false, timeout: 20_000 });
+  const r = await sh({ nothrow: true })`${patchedQemuPath()} -device help`;
   if (!/^name "virtio-cryptodev-pci"/m.test(r.stdout))
     throw new LabError(
       "the built QEMU has no virtio-cryptodev-pci device",

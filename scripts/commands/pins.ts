@@ -6,6 +6,7 @@ import { LabError } from "../lib/errors.ts";
 import { describeChange, newestKernelSet, resolveKernel } from "../debian/kernel-resolve.ts";
 import { readResolvedKernel } from "../guest/kernel.ts";
 import { info } from "../lib/log.ts";
+import { sh } from "../lib/sh.ts";
 import { type Pins, formatPins, loadPins, pinsFile } from "../debian/pins.ts";
 import { ensureDebSrc } from "../debian/debsrc.ts";
 import { inQemuSeries } from "../build/qemu/source.ts";
@@ -13,10 +14,7 @@ import { inQemuSeries } from "../build/qemu/source.ts";
 /** Source versions of the QEMU package apt serves, within the pinned series, newest first. */
 async function servedQemuVersions(pins: Pins): Promise<string[]> {
   await ensureDebSrc(pins.qemu.source);
-  const { execa } = await import("execa");
-  const r = await execa("apt-cache", ["showsrc", "--only-source", pins.qemu.source], {
-    reject: false,
-  });
+  const r = await sh({ nothrow: true })`apt-cache showsrc --only-source ${pins.qemu.source}`;
   const all = [...r.stdout.matchAll(/^Version:\s*(\S+)$/gm)].map((m) => m[1] as string);
   return newestFirst(all.filter((v) => inQemuSeries(v, pins.qemu.series)));
 }

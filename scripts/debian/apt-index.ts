@@ -41,10 +41,10 @@ export function byName(records: readonly DebPin[]): Map<string, DebPin[]> {
 }
 
 async function aptCache(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { execa } = await import("execa");
-  const r = await execa("apt-cache", args, { reject: false });
-  if (r.failed && r.exitCode === undefined)
-    throw new LabError(`cannot run apt-cache: ${r.shortMessage}`, 1, "this lab needs Debian's apt");
+  const { sh } = await import("../lib/sh.ts");
+  const r = await sh({ nothrow: true })`apt-cache ${args}`;
+  if (r.exitCode === 127)
+    throw new LabError("cannot run apt-cache", 1, "this lab needs Debian's apt");
   return { code: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -66,10 +66,9 @@ export type PackageGroup = keyof typeof systemPackages;
 /** Packages of `names` that dpkg does not report as installed. */
 export async function missingPackages(names: readonly string[]): Promise<string[]> {
   // Loaded on use: this module sits on `lab run`'s import path.
-  const { execa } = await import("execa");
-  const r = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...names], {
-    reject: false,
-  });
+  const { sh } = await import("../lib/sh.ts");
+  const format = "${Package} ${db:Status-Status}\n";
+  const r = await sh({ nothrow: true })`dpkg-query -W -f=${format} ${names}`;
   const ok = new Set(
     r.stdout
       .split("\n")
@@ -118,15 +117,16 @@ async function ensurePackagesLocked(groups: PackageGroup[]): Promise<void> {
       `run: ${aptInstallCommand(missing)}`,
     );
   }
-  const { execa } = await import("execa");
+  const { recipe, sh } = await import("../lib/sh.ts");
   await step(`installing ${missing.join(" ")}`, async () => {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     if (!updated) {
-      await execa("apt-get", ["update", "-qq"], { env });
+      await recipe("apt-get update", () => sh({ env })`apt-get update -qq`);
       updated = true;
     }
-    await execa("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
-      env,
-    });
+    await recipe(
+      `apt-get install ${missing.join(" ")}`,
+      () => sh({ env })`apt-get install -y -qq --no-install-recommends ${missing}`,
+    );
   });
 }

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { LabError } from "../lib/errors.ts";
 import { info, step } from "../lib/log.ts";
+import { recipe, sh } from "../lib/sh.ts";
 
 /**
  * `apt-get source` needs `deb-src` entries. When the machine has none for
@@ -132,7 +132,7 @@ async function codename(): Promise<string> {
 
 /** Whether apt knows a source package `pkg` (a deb-src index lists it). */
 export async function hasSourcePackage(pkg: string): Promise<boolean> {
-  const r = await execa("apt-cache", ["showsrc", "--only-source", pkg], { reject: false });
+  const r = await sh({ nothrow: true })`apt-cache showsrc --only-source ${pkg}`;
   return r.exitCode === 0 && /^Version:/m.test(r.stdout);
 }
 
@@ -168,9 +168,8 @@ export async function ensureDebSrc(pkg: string): Promise<void> {
         await writeFile(debSrcFile, text);
         info(`wrote ${debSrcFile} (deb-src for the configured ${release} mirror)`);
       }
-      await execa("apt-get", ["update", "-qq"], {
-        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      });
+      const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+      await recipe("apt-get update", () => sh({ env })`apt-get update -qq`);
     }),
   );
   if (!(await hasSourcePackage(pkg)))

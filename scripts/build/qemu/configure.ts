@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../../lib/paths.ts";
-import { execa } from "execa";
 import { hashKey } from "../../lib/cache.ts";
 import { LabError } from "../../lib/errors.ts";
 import { step } from "../../lib/log.ts";
+import { sh } from "../../lib/sh.ts";
 import { cachePath } from "../../lib/paths.ts";
 
 /**
@@ -144,19 +144,16 @@ export async function configureQemu(): Promise<string[]> {
       join(qemuSrcDir(), "configs", "devices", "x86_64-softmmu", "lab.mak"),
     );
     progress("configure");
-    const r = await execa(join(qemuSrcDir(), "configure"), configureFlags, {
-      cwd: qemuBuildDir(),
-      all: true,
-      reject: false,
-    });
-    await writeFile(configureLogFile(), r.all ?? "");
+    const configure = join(qemuSrcDir(), "configure");
+    const r = await sh({ cwd: qemuBuildDir(), nothrow: true })`${configure} ${configureFlags} 2>&1`;
+    await writeFile(configureLogFile(), r.stdout);
     if (r.exitCode !== 0)
       throw new LabError(
         `QEMU configure failed (exit ${r.exitCode})`,
         1,
-        `see ${configureLogFile()}: ${(r.all ?? "").trim().split("\n").slice(-3).join(" / ")}`,
+        `see ${configureLogFile()}: ${r.stdout.trim().split("\n").slice(-3).join(" / ")}`,
       );
-    const text = r.all ?? "";
+    const text = r.stdout;
     const missing = requiredSummary.filter((re) => !re.test(text));
     if (missing.length)
       throw new LabError(

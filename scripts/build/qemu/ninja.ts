@@ -1,6 +1,6 @@
-import { execa } from "execa";
 import { LabError } from "../../lib/errors.ts";
 import { debug } from "../../lib/log.ts";
+import { sh } from "../../lib/sh.ts";
 import { qemuBuildDir } from "./configure.ts";
 
 export interface NinjaResult {
@@ -16,10 +16,10 @@ export async function runNinja(
   target: string,
   progress: (detail: string) => void,
 ): Promise<NinjaResult> {
-  const sub = execa("ninja", [target], { cwd: qemuBuildDir(), all: true, reject: false });
+  const ninja = sh({ cwd: qemuBuildDir(), nothrow: true })`ninja ${target} 2>&1`;
   const tail: string[] = [];
   let steps = 0;
-  for await (const line of sub.iterable({ from: "all" })) {
+  for await (const line of ninja) {
     const m = /^\[(\d+)\/(\d+)\]\s*(.*)$/.exec(line);
     if (m) {
       steps = Number(m[1]);
@@ -29,7 +29,7 @@ export async function runNinja(
     tail.push(line);
     if (tail.length > 40) tail.shift();
   }
-  const r = await sub;
+  const r = await ninja;
   if (r.exitCode !== 0) {
     const errs = tail.filter((l) => /error|FAILED/.test(l)).slice(-6);
     throw new LabError(

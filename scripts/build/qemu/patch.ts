@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
-import { execa } from "execa";
 import { hashKey } from "../../lib/cache.ts";
 import { LabError } from "../../lib/errors.ts";
 import { repoRoot } from "../../lib/paths.ts";
+import { sh } from "../../lib/sh.ts";
 
 /**
  * The one patch against the pristine Debian QEMU tree, generated from the
@@ -168,11 +168,7 @@ export async function generatePatch(pristineDir: string, inputs?: PatchInputs): 
   const repo = join(tmp, "tree");
   const env = gitEnv(tmp);
   const git = (...args: string[]) =>
-    execa("git", ["-c", "init.defaultBranch=main", "-c", "core.abbrev=12", ...args], {
-      cwd: repo,
-      env,
-      extendEnv: false,
-    });
+    sh({ cwd: repo, env })`git -c init.defaultBranch=main -c core.abbrev=12 ${args}`;
   try {
     await mkdir(repo);
     await git("init", "-q");
@@ -194,12 +190,7 @@ export async function generatePatch(pristineDir: string, inputs?: PatchInputs): 
     await git("add", "-A");
     await git("commit", "-q", "--no-verify", "-m", "pristine");
     for (const h of inp.hooks) {
-      const r = await execa("git", ["apply", "--whitespace=nowarn", "-p1", h], {
-        cwd: repo,
-        env,
-        extendEnv: false,
-        reject: false,
-      });
+      const r = await sh({ cwd: repo, env, nothrow: true })`git apply --whitespace=nowarn -p1 ${h}`;
       if (r.exitCode !== 0)
         throw new LabError(
           `hook ${relative(repoRoot, h)} does not apply to the pristine QEMU tree`,
@@ -222,7 +213,7 @@ export async function generatePatch(pristineDir: string, inputs?: PatchInputs): 
       "--no-renames",
       "HEAD",
     );
-    return r.stdout + "\n";
+    return r.stdout;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { ensureDebSrc } from "../../debian/debsrc.ts";
 import { newestFirst, parseDebVersion } from "../../debian/version.ts";
 import { LabError } from "../../lib/errors.ts";
 import { debug, step, warn } from "../../lib/log.ts";
 import { cachePath } from "../../lib/paths.ts";
+import { recipe, sh } from "../../lib/sh.ts";
 import { loadPins } from "../../debian/pins.ts";
 
 /**
@@ -43,9 +43,7 @@ export async function pristineVersion(): Promise<string | undefined> {
 
 /** Source versions apt offers for the package, newest first as apt lists them. */
 async function availableVersions(): Promise<string[]> {
-  const r = await execa("apt-cache", ["showsrc", "--only-source", qemuSourcePin.source], {
-    reject: false,
-  });
+  const r = await sh({ nothrow: true })`apt-cache showsrc --only-source ${qemuSourcePin.source}`;
   return [...r.stdout.matchAll(/^Version:\s*(\S+)$/gm)].flatMap((m) => (m[1] ? [m[1]] : []));
 }
 
@@ -80,10 +78,7 @@ export async function ensureQemuSource(): Promise<string> {
     await mkdir(dl, { recursive: true });
     progress("apt-get source --download-only");
     const spec = `${qemuSourcePin.source}=${version}`;
-    const r = await execa("apt-get", ["source", "--download-only", "-q", spec], {
-      cwd: dl,
-      reject: false,
-    });
+    const r = await sh({ cwd: dl, nothrow: true })`apt-get source --download-only -q ${spec}`;
     if (r.exitCode !== 0)
       throw new LabError(
         `apt-get source ${spec} failed: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,
@@ -93,7 +88,7 @@ export async function ensureQemuSource(): Promise<string> {
     progress("dpkg-source -x");
     const tmp = cachePath("qemu", "pristine.tmp");
     await rm(tmp, { recursive: true, force: true });
-    await execa("dpkg-source", ["-x", "--no-copy", dsc, tmp], { cwd: dl });
+    await recipe("dpkg-source -x", () => sh({ cwd: dl })`dpkg-source -x --no-copy ${dsc} ${tmp}`);
     const upstream = (await readFile(join(tmp, "VERSION"), "utf8")).trim();
     if (!upstream.startsWith(`${qemuSourcePin.series}.`))
       throw new LabError(
@@ -101,7 +96,7 @@ export async function ensureQemuSource(): Promise<string> {
       );
     await rm(pristineStamp(), { force: true });
     await rm(qemuPristineDir(), { recursive: true, force: true });
-    await execa("mv", [tmp, qemuPristineDir()]);
+    await rename(tmp, qemuPristineDir());
     await writeFile(pristineStamp(), `${version}\n`);
     debug(`pristine QEMU ${upstream} (${version}) at ${qemuPristineDir()}`);
     return version;

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
 import { LabError } from "../../lib/errors.ts";
 import { debug, info } from "../../lib/log.ts";
 import { cachePath } from "../../lib/paths.ts";
+import { sh } from "../../lib/sh.ts";
 import { dropBuild, qemuSrcDir } from "./configure.ts";
 import { pathsInDiff } from "./patch.ts";
 
@@ -32,10 +32,9 @@ async function readOr(path: string): Promise<string | undefined> {
 export const appliedPatch = (): Promise<string | undefined> => readOr(appliedFile());
 
 async function runPatch(patch: string, reverse: boolean, dryRun: boolean): Promise<string | null> {
-  const args = ["-p1", "-s", "-f", "--no-backup-if-mismatch", "--reject-file=-"];
-  if (reverse) args.push("-R");
-  if (dryRun) args.push("--dry-run");
-  const r = await execa("patch", args, { cwd: qemuSrcDir(), input: patch, reject: false });
+  const flags = [...(reverse ? ["-R"] : []), ...(dryRun ? ["--dry-run"] : [])];
+  const r = await sh({ cwd: qemuSrcDir(), input: patch, nothrow: true })`
+    patch -p1 -s -f --no-backup-if-mismatch --reject-file=- ${flags}`;
   return r.exitCode === 0 ? null : (r.stdout + r.stderr).trim();
 }
 
@@ -93,7 +92,7 @@ async function freshTree(pristineDir: string, version: string): Promise<void> {
   const tmp = `${qemuSrcDir()}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(dirname(tmp), { recursive: true });
-  await execa("cp", ["-a", pristineDir, tmp]);
+  await sh()`cp -a ${pristineDir} ${tmp}`;
   await rm(qemuSrcDir(), { recursive: true, force: true });
   await rename(tmp, qemuSrcDir());
   await writeFile(srcVersionFile(), `${version}\n`);
