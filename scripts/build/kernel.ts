@@ -100,7 +100,12 @@ async function extractVmlinux(bzImage: string, out: string): Promise<void> {
   const data = await readFile(bzImage);
   const at = data.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
   if (at < 0) throw new LabError(`${bzImage}: no xz payload found`);
-  const elf = (await sh({ input: data.subarray(at) })`xz -dc --single-stream`).buffer();
+  // From a file, not a pipe: xz stops at the end of the first stream and the
+  // bzImage's trailing bytes would meet a closed pipe.
+  const payload = `${out}.xz`;
+  await writeFile(payload, data.subarray(at));
+  const elf = (await sh()`xz -dc --single-stream ${payload}`).buffer();
+  await unlink(payload);
   if (elf.subarray(0, 4).toString("latin1") !== "\x7fELF")
     throw new LabError(`${bzImage}: the xz payload is not an ELF vmlinux`);
   await writeFile(out, elf);

@@ -15,9 +15,7 @@ import { isVerbose } from "./log.ts";
 // --verbose shows commands and their output on stderr: stdout is the command's result.
 log.output = process.stderr;
 
-export function sh(
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; nothrow?: boolean; input?: string | Buffer } = {},
-) {
+export function sh(opts: { cwd?: string; env?: NodeJS.ProcessEnv; nothrow?: boolean } = {}) {
   const verbose = isVerbose();
   return zx({ quiet: !verbose, verbose, ...opts });
 }

@@ -33,8 +33,11 @@ export const appliedPatch = (): Promise<string | undefined> => readOr(appliedFil
 
 async function runPatch(patch: string, reverse: boolean, dryRun: boolean): Promise<string | null> {
   const flags = [...(reverse ? ["-R"] : []), ...(dryRun ? ["--dry-run"] : [])];
-  const r = await sh({ cwd: qemuSrcDir(), input: patch, nothrow: true })`
-    patch -p1 -s -f --no-backup-if-mismatch --reject-file=- ${flags}`;
+  const file = cachePath("qemu", `patch.${process.pid}.tmp`);
+  await writeFile(file, patch);
+  const r = await sh({ cwd: qemuSrcDir(), nothrow: true })`
+    patch -p1 -s -f --no-backup-if-mismatch --reject-file=- ${flags} -i ${file}`;
+  await rm(file, { force: true });
   return r.exitCode === 0 ? null : (r.stdout + r.stderr).trim();
 }
 
