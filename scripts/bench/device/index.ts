@@ -15,7 +15,7 @@ import { type Impl, parseSamples, softCpu, summarize, svgPlot, table } from "./r
  * program); with node:crypto in the same guest boot (the lab's default
  * `-cpu max`, whose AES-NI instructions TCG emulates); with node:crypto in a
  * second boot under `-cpu qemu64` (no AES-NI, no SSSE3: OpenSSL's table
- * AES, the brief's software reference); and with node:crypto on the host
+ * AES, the software reference); and with node:crypto on the host
  * (the physical limit the device's host-native engine can approach). Each
  * size runs for a fixed time, repeated; medians are reported as a table, a
  * JSON file and an SVG plot.

@@ -10,7 +10,7 @@ import { cachePath } from "../../lib/paths.ts";
 
 /**
  * QEMU's configure flags: x86_64 system emulation only, no GUI, docs or
- * tools (the brief's verified recipe), plus what the lab needs: user
+ * tools, plus what the lab needs: user
  * networking (slirp), the 9p share (virtfs: libcap-ng + libattr), the
  * `log` trace backend (`-trace virtio_cryptodev*`), and libgcrypt as the
  * crypto backend of the device's builtin engine, with no nettle or gnutls so
