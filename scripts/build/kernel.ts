@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ensurePackages } from "../debian/apt.ts";
 import type { BuildTarget } from "./target.ts";
@@ -102,13 +102,33 @@ async function extractVmlinux(bzImage: string, out: string): Promise<void> {
   if (at < 0) throw new LabError(`${bzImage}: no xz payload found`);
   // From a file, not a pipe: xz stops at the end of the first stream and the
   // bzImage's trailing bytes would meet a closed pipe.
+  // Into a file by the shell: the ELF never passes through a JS string.
   const payload = `${out}.xz`;
   await writeFile(payload, data.subarray(at));
-  const elf = (await sh()`xz -dc --single-stream ${payload}`).buffer();
+  await sh()`xz -dc --single-stream ${payload} > ${out}`;
   await unlink(payload);
-  if (elf.subarray(0, 4).toString("latin1") !== "\x7fELF")
+  const head = Buffer.alloc(4);
+  const fd = await open(out, "r");
+  await fd.read(head, 0, 4, 0);
+  await fd.close();
+  if (head.toString("latin1") !== "\x7fELF")
     throw new LabError(`${bzImage}: the xz payload is not an ELF vmlinux`);
-  await writeFile(out, elf);
+}
+
+/** Removes `root.<pid>.tmp` folders left by builds whose process is gone. */
+async function removeStaleTmp(dir: string): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+  };
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^root\.(\d+)\.tmp$/.exec(n);
+    if (m && !alive(Number(m[1]))) await rm(join(dir, n), { recursive: true, force: true });
+  }
 }
 
 const target: BuildTarget = {
@@ -139,6 +159,7 @@ const target: BuildTarget = {
     const { release } = rec.set;
     const kdir = kernelDirFor(rec.set);
     await step(`unpacking kernel ${release}`, async () => {
+      await removeStaleTmp(kdir);
       const tmp = await freshDir(join(kdir, `root.${process.pid}.tmp`));
       await recipe("unpacking the kernel packages", async () => {
         for (const deb of debs) await sh()`dpkg -x ${deb} ${tmp}`;
