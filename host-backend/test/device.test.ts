@@ -14,6 +14,7 @@ import { qemuFirmwareArgs } from "../../scripts/lib/qemu-firmware.ts";
 import { startMachine, type Chain, type Machine, type VirtioCryptodev } from "./qtest-virtio.ts";
 import {
   ALG,
+  CONFIG,
   decodeInfo,
   decodeResp,
   E,
@@ -162,13 +163,14 @@ describe.skipIf(!haveQemu)(
     });
 
     it("exposes the configuration space of the header", async () => {
-      expect(await d0.readConfig(0)).toBe(1); // wire_version
-      expect(await d0.readConfig(4)).toBe(1); // engine: builtin
-      expect(await d0.readConfig(8)).toBe(1024);
-      expect(await d0.readConfig(12)).toBe(256);
-      expect(await d0.readConfig(16)).toBe(4 * 1024 * 1024);
-      expect(await d1.readConfig(8)).toBe(2);
-      expect(await d1.readConfig(16)).toBe(65536);
+      const cfg = (name: keyof typeof CONFIG.fields) => CONFIG.fields[name].offset;
+      expect(await d0.readConfig(cfg("wire_version"))).toBe(1);
+      expect(await d0.readConfig(cfg("engine"))).toBe(1); // builtin
+      expect(await d0.readConfig(cfg("max_handles"))).toBe(1024);
+      expect(await d0.readConfig(cfg("max_sessions"))).toBe(256);
+      expect(await d0.readConfig(cfg("max_data_len"))).toBe(4 * 1024 * 1024);
+      expect(await d1.readConfig(cfg("max_handles"))).toBe(2);
+      expect(await d1.readConfig(cfg("max_data_len"))).toBe(65536);
       // no /dev/crypto on the test machines: auto falls back to builtin
       expect(await qom(m, "cryptodev1", "engine-active")).toBe("builtin");
     });
