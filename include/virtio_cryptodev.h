@@ -18,7 +18,9 @@
  *   device-writable:  the op's output, then struct virtio_cryptodev_resp
  *
  * The device treats each direction as one byte stream, however the driver
- * split it into descriptors. The sizes of both streams follow from the
+ * split it into descriptors, and reads the whole readable stream before it
+ * writes any of the writable one: both may name the same guest memory (a
+ * CRYPT in place, src == dst). The sizes of both streams follow from the
  * request header alone; a chain whose sizes differ from that is answered
  * -EINVAL (when the response still fits) and otherwise dropped with
  * nothing written, so the device never reads or writes past a buffer.
