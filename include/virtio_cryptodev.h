@@ -18,7 +18,9 @@
  *   device-writable:  the op's output, then struct virtio_cryptodev_resp
  *
  * The device treats each direction as one byte stream, however the driver
- * split it into descriptors. The sizes of both streams follow from the
+ * split it into descriptors, and reads the whole readable stream before it
+ * writes any of the writable one: both may name the same guest memory (a
+ * CRYPT in place, src == dst). The sizes of both streams follow from the
  * request header alone; a chain whose sizes differ from that is answered
  * -EINVAL (when the response still fits) and otherwise dropped with
  * nothing written, so the device never reads or writes past a buffer.
@@ -48,14 +50,44 @@
  *   not a multiple of the block, non-zero reserved fields, unknown flags;
  *   -E2BIG src_len above max_data_len; -EMFILE too many handles; -ENOSPC
  *   too many sessions on a handle; -ENOMEM; engine errors (-EIO...).
+ * - When several apply, the first in the device's order wins:
+ *   1. writable stream shorter than the response: dropped (used length 0);
+ *   2. readable stream shorter than the header: -EINVAL;
+ *   3. version: -EPROTO;
+ *   4. reserved non-zero: -EINVAL;
+ *   5. op unknown: -EOPNOTSUPP; then the header fields of the op alone:
+ *      OPEN with a handle, keylen/mackeylen above the wire limits, cop,
+ *      flags, iv_len/iv_out_len/mac_len above the wire limits: -EINVAL;
+ *   6. handle (every op but OPEN): -EBADF;
+ *   7. session (FREE_SESSION, CRYPT, SESSION_INFO): -EINVAL;
+ *   8. CRYPT: src_len above max_data_len -E2BIG, then the lengths against
+ *      the session (block multiple, iv_len, dst_len, iv_out_len, mac_len)
+ *      -EINVAL, then the stream sizes -EINVAL; CREATE_SESSION: the stream
+ *      sizes, then the algorithms and key lengths -EINVAL, then -ENOSPC;
+ *      OPEN: the stream sizes, then -EMFILE; CLOSE, FREE_SESSION,
+ *      SESSION_INFO: the stream sizes;
+ *   9. -ENOMEM, then the engine's errors.
+ * - Not errnos: QEMU's virtio core refuses some chains before the device
+ *   sees them, marks the device broken (DEVICE_NEEDS_RESET, a config
+ *   interrupt) and answers nothing more until the driver resets the
+ *   device: a zero-length descriptor; a chain of more than 1024
+ *   descriptors (VIRTQUEUE_MAX_SIZE: only an indirect table can be longer
+ *   than the ring); a device-readable descriptor after a writable one;
+ *   descriptor loops and bad indirect tables. QEMU keeps running.
+ * - A queue reset (VIRTIO_F_RING_RESET) or a device reset takes back every
+ *   request the device has not answered: the device writes nothing more
+ *   into those buffers and puts nothing more on the ring for them. A queue
+ *   reset keeps handles and sessions; a device reset closes them all.
  * - CRYPT with iv_len 0 on a cipher that takes an IV uses the session's
  *   running IV (zeros at creation, then the next IV of each CRYPT), as
  *   cryptodev-linux does. The next IV (F_WRITE_IV) is: CBC the last
  *   ciphertext block, CTR the counter advanced by the blocks used (a
  *   partial block counts). A session with a cipher and a hash/HMAC hashes
  *   the plaintext (src when encrypting, dst when decrypting). A CRYPT of
- *   src_len 0 is valid. NULL cipher: any key length up to the limit, the key
- *   is ignored, block size 1, no IV.
+ *   src_len 0 is valid and ciphers nothing; for CBC and CTR its next IV is
+ *   the IV it used (the request's, or the running one when iv_len is 0),
+ *   which so becomes the running IV. NULL cipher: any key length up to the
+ *   limit, the key is ignored, block size 1, no IV.
  * - OPEN requires handle 0. Handles and sessions are opaque numbers;
  *   session numbers are per handle; a closed handle's number is not reused
  *   soon. CLOSE frees the handle's sessions; a device reset frees them all.

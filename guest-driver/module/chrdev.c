@@ -24,17 +24,10 @@ module_param(zc_min, uint, 0644);
 MODULE_PARM_DESC(zc_min,
 		 "CIOCCRYPT data of at least this many bytes is not copied: the device uses the pinned user pages (0: always copy)");
 
-/* Runs a request with no data, returning the status (resp in req). */
-static struct vcd_request *vcd_simple(struct vcd_file *vf, u16 op, int *err)
+/* A new request of @op on the file's device-side handle; NULL: no memory. */
+static struct vcd_request *vcd_file_req(struct vcd_file *vf, u16 op)
 {
-	struct vcd_request *req;
-
-	req = vcd_req_alloc(vf->vcd, op, vf->handle);
-	if (!req) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	return req;
+	return vcd_req_alloc(vf->vcd, op, vf->handle);
 }
 
 static int vcd_open(struct inode *inode, struct file *filp)
@@ -144,9 +137,9 @@ static int vcd_free_session_dev(struct vcd_file *vf, u32 ses)
 	struct vcd_request *req;
 	int err;
 
-	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_FREE_SESSION, &err);
+	req = vcd_file_req(vf, VIRTIO_CRYPTODEV_OP_FREE_SESSION);
 	if (!req)
-		return err;
+		return -ENOMEM;
 	req->hdr.session = cpu_to_le32(ses);
 	err = vcd_req_run(vf->vcd, req);
 	vcd_req_put(req);
@@ -174,7 +167,8 @@ static long vcd_ioc_gsession(struct vcd_file *vf, struct session_op __user *arg)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_CREATE_SESSION, &err);
+	err = -ENOMEM;
+	req = vcd_file_req(vf, VIRTIO_CRYPTODEV_OP_CREATE_SESSION);
 	if (!req)
 		goto err_free;
 	req->hdr.cipher = cpu_to_le32(sop.cipher);
@@ -287,9 +281,9 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	if (s.mac)
 		mac_len = s.digest_len;
 
-	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_CRYPT, &err);
+	req = vcd_file_req(vf, VIRTIO_CRYPTODEV_OP_CRYPT);
 	if (!req)
-		return err;
+		return -ENOMEM;
 	req->hdr.session = cpu_to_le32(cop.ses);
 	req->hdr.cop = cpu_to_le16(cop.op);
 	req->hdr.flags = cpu_to_le16(iv_out_len ? VIRTIO_CRYPTODEV_F_WRITE_IV : 0);
@@ -311,8 +305,8 @@ static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)
 	 */
 	zmin = READ_ONCE(zc_min);
 	zc = vf->vcd->indirect && zmin && cop.len >= zmin &&
-	     vcd_pin_pages(cop.src, cop.len) +
-	     (dst_len ? vcd_pin_pages(cop.dst, dst_len) : 0) + 4 <= VCD_MAX_DESC;
+	     vcd_span_pages(cop.src, cop.len) +
+	     (dst_len ? vcd_span_pages(cop.dst, dst_len) : 0) + 4 <= VCD_MAX_DESC;
 	if (zc) {
 		err = vcd_buf_pin(&req->src, cop.src, cop.len, false);
 		if (!err && dst_len)
@@ -374,7 +368,8 @@ static long vcd_ioc_gsessinfo(struct vcd_file *vf,
 	siop = kzalloc(sizeof(*siop), GFP_KERNEL);
 	if (!siop)
 		return -ENOMEM;
-	req = vcd_simple(vf, VIRTIO_CRYPTODEV_OP_SESSION_INFO, &err);
+	err = -ENOMEM;
+	req = vcd_file_req(vf, VIRTIO_CRYPTODEV_OP_SESSION_INFO);
 	if (!req)
 		goto out_free;
 	req->hdr.session = cpu_to_le32(ses);

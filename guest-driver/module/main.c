@@ -16,11 +16,11 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
-#include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <linux/xarray.h>
 
 #include "vcryptodev.h"
 
@@ -30,9 +30,13 @@ struct workqueue_struct *vcd_wq;
 static dev_t vcd_devt;
 static struct cdev vcd_cdev;
 static struct class *vcd_class;
-static DEFINE_IDA(vcd_minors);
-static DEFINE_MUTEX(vcd_table_lock);	/* vcd_table and kref_get on lookup */
-static struct vcd_device *vcd_table[VCD_MAX_MINORS];
+/*
+ * Minor -> device. A minor is allocated (reserved, NULL) at probe, points
+ * at its device while /dev/cryptodevN is usable, and is NULL again from the
+ * start of remove until it is freed at its end. A lookup takes its
+ * reference under the xarray's lock.
+ */
+static DEFINE_XARRAY_ALLOC(vcd_minors);
 
 static void vcd_release(struct kref *kref)
 {
@@ -46,15 +50,13 @@ void vcd_put(struct vcd_device *vcd)
 
 struct vcd_device *vcd_get_by_minor(unsigned int minor)
 {
-	struct vcd_device *vcd = NULL;
+	struct vcd_device *vcd;
 
-	if (minor >= VCD_MAX_MINORS)
-		return NULL;
-	mutex_lock(&vcd_table_lock);
-	vcd = vcd_table[minor];
+	xa_lock(&vcd_minors);
+	vcd = xa_load(&vcd_minors, minor);
 	if (vcd)
 		kref_get(&vcd->kref);
-	mutex_unlock(&vcd_table_lock);
+	xa_unlock(&vcd_minors);
 	return vcd;
 }
 
@@ -126,7 +128,7 @@ const struct attribute_group *vcd_attr_groups[] = {
 static int vcd_probe(struct virtio_device *vdev)
 {
 	struct vcd_device *vcd;
-	u32 version;
+	u32 version, minor;
 	int err;
 
 	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1))
@@ -163,13 +165,14 @@ static int vcd_probe(struct virtio_device *vdev)
 	}
 	vcd->ring_free = vcd->vq->num_free;
 
-	err = ida_alloc_max(&vcd_minors, VCD_MAX_MINORS - 1, GFP_KERNEL);
-	if (err < 0) {
+	err = xa_alloc(&vcd_minors, &minor, NULL,
+		       XA_LIMIT(0, VCD_MAX_MINORS - 1), GFP_KERNEL);
+	if (err) {
 		dev_err(&vdev->dev, "no free minor (at most %d devices)\n",
 			VCD_MAX_MINORS);
 		goto err_vqs;
 	}
-	vcd->minor = err;
+	vcd->minor = minor;
 
 	virtio_device_ready(vdev);
 
@@ -183,9 +186,8 @@ static int vcd_probe(struct virtio_device *vdev)
 		goto err_reset;
 	}
 
-	mutex_lock(&vcd_table_lock);
-	vcd_table[vcd->minor] = vcd;
-	mutex_unlock(&vcd_table_lock);
+	/* the minor's slot exists: storing into it allocates nothing */
+	xa_store(&vcd_minors, vcd->minor, vcd, GFP_KERNEL);
 
 	dev_info(&vdev->dev, "/dev/" VCD_NAME "%d (engine %u, ring %u%s)\n",
 		 vcd->minor, vcd->engine, virtqueue_get_vring_size(vcd->vq),
@@ -194,7 +196,7 @@ static int vcd_probe(struct virtio_device *vdev)
 
 err_reset:
 	virtio_reset_device(vdev);
-	ida_free(&vcd_minors, vcd->minor);
+	xa_erase(&vcd_minors, vcd->minor);
 err_vqs:
 	vdev->config->del_vqs(vdev);
 err_free:
@@ -207,10 +209,8 @@ static void vcd_remove(struct virtio_device *vdev)
 {
 	struct vcd_device *vcd = vdev->priv;
 
-	/* No new open finds it. */
-	mutex_lock(&vcd_table_lock);
-	vcd_table[vcd->minor] = NULL;
-	mutex_unlock(&vcd_table_lock);
+	/* No new open finds it; the minor stays reserved. */
+	xa_store(&vcd_minors, vcd->minor, NULL, GFP_KERNEL);
 	device_destroy(vcd_class, MKDEV(MAJOR(vcd_devt), vcd->minor));
 
 	/* No new request reaches the ring; files see -ENODEV from now on. */
@@ -228,7 +228,7 @@ static void vcd_remove(struct virtio_device *vdev)
 
 	dev_info(&vdev->dev, "/dev/" VCD_NAME "%d removed (%d open)\n",
 		 vcd->minor, atomic_read(&vcd->handles));
-	ida_free(&vcd_minors, vcd->minor);
+	xa_erase(&vcd_minors, vcd->minor);
 	vcd_put(vcd);
 }
 
@@ -297,7 +297,6 @@ static void __exit vcd_exit(void)
 	class_destroy(vcd_class);
 	cdev_del(&vcd_cdev);
 	unregister_chrdev_region(vcd_devt, VCD_MAX_MINORS);
-	ida_destroy(&vcd_minors);
 	/* drains frees queued by callbacks of requests whose owner died */
 	destroy_workqueue(vcd_wq);
 }

@@ -2,13 +2,16 @@
 /*
  * vcryptodev: one request on the virtqueue.
  *
- * A request is built in kernel memory (user memory is copied in before and
- * out after, never touched here), added to the ring under vq_lock, and
- * completed by the virtqueue callback, which finds it by its token and
- * checks the tag the device echoes. The submitter sleeps on the request's
- * own completion: interruptibly for room in the ring, killably for the
- * answer. A submitter that is killed drops its reference and leaves; the
- * buffers stay alive until the device hands the request back.
+ * A request's header and small operands live in the request itself; its
+ * data buffers are either kmalloc'ed chunks, filled from and copied back
+ * to user memory by vcd_buf_from_user() and vcd_buf_to_user() in the
+ * submitter's context, or the caller's own pages pinned by vcd_buf_pin().
+ * The request is added to the ring under vq_lock and completed by the
+ * virtqueue callback, which finds it by its token and checks the tag the
+ * device echoes; neither touches user memory. The submitter sleeps on the
+ * request's own completion: interruptibly for room in the ring, killably
+ * for the answer. A submitter that is killed drops its reference and
+ * leaves; the buffers stay alive until the device hands the request back.
  */
 #include <linux/delay.h>
 #include <linux/kernel.h>
@@ -93,8 +96,8 @@ void vcd_req_put(struct vcd_request *req)
 	vcd_req_free(req);
 }
 
-/* Pages spanned by @len bytes at @uaddr. */
-u32 vcd_pin_pages(const u8 __user *uaddr, u32 len)
+/* Pages spanned by @len bytes at @uaddr (what vcd_buf_pin() would pin). */
+u32 vcd_span_pages(const u8 __user *uaddr, u32 len)
 {
 	return DIV_ROUND_UP(offset_in_page(uaddr) + (u64)len, PAGE_SIZE);
 }
@@ -106,7 +109,7 @@ u32 vcd_pin_pages(const u8 __user *uaddr, u32 len)
 int vcd_buf_pin(struct vcd_buf *buf, const u8 __user *uaddr, u32 len,
 		bool writable)
 {
-	u32 n = vcd_pin_pages(uaddr, len);
+	u32 n = vcd_span_pages(uaddr, len);
 	int got;
 
 	if (!access_ok(uaddr, len))

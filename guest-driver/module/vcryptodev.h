@@ -155,7 +155,7 @@ int vcd_buf_from_user(struct vcd_buf *buf, const u8 __user *src);
 int vcd_buf_to_user(const struct vcd_buf *buf, u8 __user *dst, u32 len);
 int vcd_buf_pin(struct vcd_buf *buf, const u8 __user *uaddr, u32 len,
 		bool writable);
-u32 vcd_pin_pages(const u8 __user *uaddr, u32 len);
+u32 vcd_span_pages(const u8 __user *uaddr, u32 len);
 int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req);
 void vcd_vq_done(struct virtqueue *vq);
 void vcd_fail_all(struct vcd_device *vcd);

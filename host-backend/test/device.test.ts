@@ -8,12 +8,20 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { patchedQemuPath } from "../../scripts/lib/paths.ts";
 import { qemuFirmwareArgs } from "../../scripts/vm/firmware.ts";
-import { startMachine, type Chain, type Machine, type VirtioCryptodev } from "./qtest-virtio.ts";
+import {
+  startMachine,
+  STATUS_NEEDS_RESET,
+  type Chain,
+  type Machine,
+  type Submitted,
+  type VirtioCryptodev,
+} from "./qtest-virtio.ts";
 import {
   ALG,
+  CONFIG,
   decodeInfo,
   decodeResp,
   E,
@@ -162,13 +170,14 @@ describe.skipIf(!haveQemu)(
     });
 
     it("exposes the configuration space of the header", async () => {
-      expect(await d0.readConfig(0)).toBe(1); // wire_version
-      expect(await d0.readConfig(4)).toBe(1); // engine: builtin
-      expect(await d0.readConfig(8)).toBe(1024);
-      expect(await d0.readConfig(12)).toBe(256);
-      expect(await d0.readConfig(16)).toBe(4 * 1024 * 1024);
-      expect(await d1.readConfig(8)).toBe(2);
-      expect(await d1.readConfig(16)).toBe(65536);
+      const cfg = (name: keyof typeof CONFIG.fields) => CONFIG.fields[name].offset;
+      expect(await d0.readConfig(cfg("wire_version"))).toBe(1);
+      expect(await d0.readConfig(cfg("engine"))).toBe(1); // builtin
+      expect(await d0.readConfig(cfg("max_handles"))).toBe(1024);
+      expect(await d0.readConfig(cfg("max_sessions"))).toBe(256);
+      expect(await d0.readConfig(cfg("max_data_len"))).toBe(4 * 1024 * 1024);
+      expect(await d1.readConfig(cfg("max_handles"))).toBe(2);
+      expect(await d1.readConfig(cfg("max_data_len"))).toBe(65536);
       // no /dev/crypto on the test machines: auto falls back to builtin
       expect(await qom(m, "cryptodev1", "engine-active")).toBe("builtin");
     });
@@ -520,6 +529,167 @@ describe.skipIf(!haveQemu)(
       expect(err).toMatch(/virtio_cryptodev_complete/);
       expect(err).toMatch(/virtio_cryptodev_error.*status -22/);
       expect(err).toMatch(/virtio_cryptodev_engine.*virtio-cryptodev-builtin/);
+    });
+  },
+);
+
+/**
+ * Jobs in the thread pool against the lifecycle of the ring they came from:
+ * a queue reset (VIRTIO_F_RING_RESET), a device reset, a VM stop. Buffers
+ * the driver took back must never be written afterwards, and nothing stale
+ * may reach the ring that replaced them. A fresh machine: its RAM is zero,
+ * so "untouched" means still zero.
+ */
+describe.skipIf(!haveQemu)(
+  "virtio-cryptodev: thread-pool jobs across queue reset, device reset and VM stop" +
+    (haveQemu ? "" : " (skipped: no patched QEMU; run `npx lab build qemu`)"),
+  () => {
+    const BIG = 2 << 20; // above inline-max: each runs in the thread pool
+    const JOBS = 12;
+    const key = Buffer.from("2b7e151628aed2a6abf7158809cf4f3c", "hex");
+    const iv = Buffer.from("000102030405060708090a0b0c0d0e0f", "hex");
+    let m: Machine;
+    let d: VirtioCryptodev;
+    let bufBase = 0x0400_0000;
+    let ringBase = 0x0180_0000;
+
+    beforeAll(async () => {
+      m = await startMachine(qemu, qemuFirmwareArgs(), [
+        "virtio-cryptodev-pci,id=cryptodev0,engine=builtin",
+      ]);
+      [d] = m.devices as [VirtioCryptodev];
+    }, 60_000);
+
+    afterAll(async () => {
+      await m?.close();
+    });
+
+    // each test starts from a freshly reset device, whatever the last left
+    beforeEach(async () => {
+      await d.reset();
+    });
+
+    interface BigJobs {
+      sub: Submitted;
+      /** used entries before them (OPEN, CREATE_SESSION) */
+      base: number;
+    }
+
+    /** 12 CRYPTs of 2 MiB in fresh (zero) memory, kicked, not collected. */
+    async function bigJobs(): Promise<BigJobs> {
+      const h = await open(d);
+      const s = (await session(d, h, { cipher: ALG.AES_CBC, key })).id;
+      const base = await d.usedIndex();
+      const src = randomBytes(BIG);
+      const jobs = Array.from({ length: JOBS }, (_, i) =>
+        cryptChain({ handle: h, session: s, iv, src, tag: BigInt(i + 1) }),
+      );
+      const sub = await d.submit(jobs, bufBase);
+      bufBase += JOBS * 2 * (BIG + 4096);
+      return { sub, base };
+    }
+
+    /**
+     * Which of the jobs not answered before the reset (`answered`: the used
+     * ring as the reset left it) have anything written in their writable
+     * buffers (first and last 4 KiB: output and response).
+     */
+    async function writtenAfter(jobs: BigJobs, answered: number[]): Promise<number[]> {
+      const before = new Set(answered.slice(jobs.base));
+      const written: number[] = [];
+      for (const [i, bufs] of jobs.sub.writable.entries()) {
+        if (before.has(jobs.sub.heads[i] ?? -1)) continue;
+        for (const b of bufs) {
+          const n = Math.min(4096, b.len);
+          const head = await d.peek(b.addr, n);
+          const tail = await d.peek(b.addr + b.len - n, n);
+          if (head.some((x) => x !== 0) || tail.some((x) => x !== 0)) written.push(i);
+        }
+      }
+      return written;
+    }
+
+    async function settled(): Promise<void> {
+      const deadline = Date.now() + 60_000;
+      while (Number(await qom(m, "cryptodev0", "in-flight")) !== 0) {
+        if (Date.now() > deadline) throw new Error("jobs still in flight after 60 s");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+
+    /** 16 small known-answer CBC requests: all complete, exact lengths and answers. */
+    async function smallKnownAnswers(): Promise<void> {
+      const h = await open(d);
+      const s = (await session(d, h, { cipher: ALG.AES_CBC, key })).id;
+      const pt = Buffer.from(
+        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51" +
+          "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+        "hex",
+      );
+      const ct = Buffer.from(
+        "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2" +
+          "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7",
+        "hex",
+      );
+      const done = await d.batch(
+        Array.from({ length: 16 }, (_, i) =>
+          cryptChain({ handle: h, session: s, iv, src: pt, tag: BigInt(1000 + i) }),
+        ),
+        10_000,
+      );
+      expect(done).toHaveLength(16);
+      for (const [i, c] of done.entries()) {
+        expect(c.usedLen).toBe(64 + RESP_SIZE);
+        const a = answer(c.data, c.usedLen);
+        expect(a.resp.status).toBe(0);
+        expect(a.resp.tag).toBe(BigInt(1000 + i));
+        expect(a.out).toEqual(ct);
+      }
+      expect((await call(d, chain({ op: OP.CLOSE, handle: h }))).resp.status).toBe(0);
+    }
+
+    it("a queue reset drops the jobs' completions: no write into reclaimed buffers, nothing stale on the new ring", async () => {
+      expect(d.ringReset).toBe(true);
+      for (let round = 0; round < 2; round++) {
+        const jobs = await bigJobs();
+        const answered = await d.queueReset(ringBase);
+        ringBase += 0x1_0000;
+        await smallKnownAnswers();
+        await settled();
+        expect(await writtenAfter(jobs, answered), `round ${round}`).toEqual([]);
+        expect(await d.usedIndex()).toBe(16 + 2 + 1); // OPEN, CREATE_SESSION, 16 CRYPTs, CLOSE
+        expect((await d.status()) & STATUS_NEEDS_RESET).toBe(0);
+        await d.reset();
+      }
+      expect(m.alive()).toBe(true);
+    });
+
+    it("a device reset drops the jobs' completions the same way", async () => {
+      const jobs = await bigJobs();
+      const answered = await d.reset();
+      await settled();
+      expect(await writtenAfter(jobs, answered)).toEqual([]);
+      await smallKnownAnswers();
+      expect(m.alive()).toBe(true);
+    });
+
+    it("stopping the VM waits for the jobs; a kick while stopped waits for cont", async () => {
+      const jobs = await bigJobs();
+      await m.qmp.execute("stop");
+      // the stop has let every job complete: all answered, none in flight
+      expect(await qom(m, "cryptodev0", "in-flight")).toBe(0);
+      expect(await d.usedIndex()).toBe(jobs.base + JOBS);
+      for (const c of await d.collect(jobs.sub, 1000)) {
+        expect(c.usedLen).toBe(BIG + RESP_SIZE);
+        expect(answer(c.data, c.usedLen).resp.status).toBe(0);
+      }
+      const sub = await d.submit([chain({ op: OP.OPEN })], 0x0300_0000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await d.usedIndex()).toBe(jobs.base + JOBS);
+      await m.qmp.execute("cont");
+      const [c] = await d.collect(sub, 10_000);
+      expect(c && answer(c.data, c.usedLen).resp.status).toBe(0);
+      await d.reset();
     });
   },
 );

@@ -97,6 +97,17 @@ export interface Completion {
   data: Buffer;
 }
 
+/** Chains put on the ring: their head descriptors and writable buffers. */
+export interface Submitted {
+  heads: number[];
+  writable: { addr: number; len: number }[][];
+}
+
+/** VIRTIO_F_RING_RESET: bit 40, bit 8 of the second feature word. */
+const RING_RESET_HI = 1 << 8;
+/** VIRTIO_CONFIG_S_NEEDS_RESET */
+export const STATUS_NEEDS_RESET = 0x40;
+
 /** One modern virtio-pci function of the device, its queue 0 driven by us. */
 export class VirtioCryptodev {
   private qsize = 0;
@@ -155,20 +166,38 @@ export class VirtioCryptodev {
     await qt.write("b", common + 0x14, 0);
     await qt.write("b", common + 0x14, 1 | 2);
     await qt.write("l", common + 0x00, 1);
-    if (((await qt.read("l", common + 0x04)) & 1) === 0) throw new Error("no VIRTIO_F_VERSION_1");
+    const offeredHi = await qt.read("l", common + 0x04);
+    if ((offeredHi & 1) === 0) throw new Error("no VIRTIO_F_VERSION_1");
+    this.ringReset = (offeredHi & RING_RESET_HI) !== 0;
     await qt.write("l", common + 0x08, 0);
     await qt.write("l", common + 0x0c, 0);
     await qt.write("l", common + 0x08, 1);
-    await qt.write("l", common + 0x0c, 1);
+    await qt.write("l", common + 0x0c, 1 | (this.ringReset ? RING_RESET_HI : 0));
     await qt.write("b", common + 0x14, 1 | 2 | 8);
     if (((await qt.read("b", common + 0x14)) & 8) === 0) throw new Error("FEATURES_OK refused");
+    this.common = common;
+    await this.setupQueue(queueSize, this.ringBase);
+    const notifyOff = await qt.read("w", common + 0x1e);
+    this.notifyAddr = notify + notifyOff * mult;
+    await qt.write("b", common + 0x14, 1 | 2 | 4 | 8);
+  }
+  private common = 0;
+  /** VIRTIO_F_RING_RESET was offered (and so negotiated) */
+  ringReset = false;
+
+  /** Queue 0: size, a zeroed split ring at `base` (48 KiB), enabled. */
+  private async setupQueue(queueSize: number, base: number): Promise<void> {
+    const qt = this.qt;
+    const common = this.common;
     await qt.write("w", common + 0x16, 0);
     this.qsize = Math.min(queueSize, await qt.read("w", common + 0x18));
     await qt.write("w", common + 0x18, this.qsize);
-    this.desc = this.ringBase;
-    this.avail = this.ringBase + 0x4000;
-    this.used = this.ringBase + 0x8000;
-    await qt.memwrite(this.ringBase, Buffer.alloc(0xc000));
+    this.desc = base;
+    this.avail = base + 0x4000;
+    this.used = base + 0x8000;
+    this.availIdx = 0;
+    this.usedIdx = 0;
+    await qt.memwrite(base, Buffer.alloc(0xc000));
     for (const [off, addr] of [
       [0x20, this.desc],
       [0x28, this.avail],
@@ -177,20 +206,57 @@ export class VirtioCryptodev {
       await qt.write("l", common + off, addr);
       await qt.write("l", common + off + 4, 0);
     }
-    const notifyOff = await qt.read("w", common + 0x1e);
-    this.notifyAddr = notify + notifyOff * mult;
     await qt.write("w", common + 0x1c, 1);
-    await qt.write("b", common + 0x14, 1 | 2 | 4 | 8);
-    this.common = common;
   }
-  private common = 0;
 
-  /** Device reset (status 0), then the same setup again. */
-  async reset(): Promise<void> {
+  /** The heads in the used ring, in ring order (up to 64 K entries). */
+  private async usedHeads(): Promise<number[]> {
+    const n = await this.qt.read("w", this.used + 2);
+    const ring = await this.qt.memread(this.used + 4, Math.min(n, this.qsize) * 8);
+    return Array.from({ length: Math.min(n, this.qsize) }, (_, i) => ring.readUInt32LE(i * 8));
+  }
+
+  /**
+   * Resets queue 0 alone (queue_reset, VIRTIO_F_RING_RESET) and enables it
+   * again with a fresh ring at `base`. Returns the heads the old ring's used
+   * ring held once the reset was done (answered before it).
+   */
+  async queueReset(base: number): Promise<number[]> {
+    if (!this.ringReset) throw new Error("VIRTIO_F_RING_RESET not offered");
+    const qt = this.qt;
+    await qt.write("w", this.common + 0x16, 0);
+    await qt.write("w", this.common + 0x3a, 1);
+    if ((await qt.read("w", this.common + 0x3a)) !== 0) throw new Error("queue reset pending");
+    if ((await qt.read("w", this.common + 0x1c)) !== 0) throw new Error("queue still enabled");
+    const answered = await this.usedHeads();
+    await this.setupQueue(this.qsize, base);
+    return answered;
+  }
+
+  /** `len` bytes of guest memory at `addr`. */
+  async peek(addr: number, len: number): Promise<Buffer> {
+    return this.qt.memread(addr, len);
+  }
+
+  /** The device status byte. */
+  async status(): Promise<number> {
+    return this.qt.read("b", this.common + 0x14);
+  }
+
+  /** The used ring's index as the device last wrote it. */
+  async usedIndex(): Promise<number> {
+    return this.qt.read("w", this.used + 2);
+  }
+
+  /**
+   * Device reset (status 0), then the same setup again. Returns the heads
+   * the used ring held once the reset was done (answered before it).
+   */
+  async reset(): Promise<number[]> {
     await this.qt.write("b", this.common + 0x14, 0);
-    this.availIdx = 0;
-    this.usedIdx = 0;
+    const answered = await this.usedHeads();
     await this.init(this.qsize);
+    return answered;
   }
 
   async readConfig(off: number): Promise<number> {
@@ -204,8 +270,17 @@ export class VirtioCryptodev {
    * the ring.
    */
   async batch(chains: Chain[], timeoutMs = 60_000, wait = true): Promise<Completion[]> {
+    const sub = await this.submit(chains);
+    return wait ? this.collect(sub, timeoutMs) : [];
+  }
+
+  /**
+   * Lays the chains out from `bufBase` on (descriptors from slot 0: the
+   * previous batch must be complete), makes them available, notifies.
+   */
+  async submit(chains: Chain[], bufBase = BUF_BASE): Promise<Submitted> {
     const qt = this.qt;
-    let next = BUF_BASE;
+    let next = bufBase;
     const alloc = (n: number) => {
       const a = next;
       next += (n + 63) & ~63;
@@ -256,16 +331,22 @@ export class VirtioCryptodev {
     this.availIdx = (this.availIdx + chains.length) & 0xffff;
     await qt.write("w", this.avail + 2, this.availIdx);
     await qt.write("w", this.notifyAddr, 0);
-    if (!wait) return [];
+    return { heads, writable: outs };
+  }
 
-    const want = (this.usedIdx + chains.length) & 0xffff;
+  /** Waits until every chain of `sub` is used; their used lengths and data. */
+  async collect(sub: Submitted, timeoutMs = 60_000): Promise<Completion[]> {
+    const qt = this.qt;
+    const { heads, writable: outs } = sub;
+    const want = (this.usedIdx + heads.length) & 0xffff;
     const deadline = Date.now() + timeoutMs;
-    while ((await qt.read("w", this.used + 2)) !== want) {
+    const usedSince = async () => ((await qt.read("w", this.used + 2)) - this.usedIdx) & 0xffff;
+    while ((await usedSince()) < heads.length) {
       if (Date.now() > deadline) throw new Error("device did not complete the batch");
       await new Promise((r) => setTimeout(r, 1));
     }
     const done = new Map<number, number>();
-    for (let i = 0; i < chains.length; i++) {
+    for (let i = 0; i < heads.length; i++) {
       const pos = (this.usedIdx + i) % this.qsize;
       const e = await qt.memread(this.used + 4 + pos * 8, 8);
       done.set(e.readUInt32LE(0), e.readUInt32LE(4));

@@ -7,6 +7,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/thread.h"
 #include "cryptodev-core.h"
 
@@ -58,11 +59,6 @@ VcdCore *vcd_core_new(const VcdLimits *limits, VcdEngine engine,
     c->slots = g_new0(VcdHandle *, c->limits.max_handles);
     c->gen = g_new0(uint16_t, c->limits.max_handles);
     return c;
-}
-
-const VcdEngine *vcd_core_engine(VcdCore *c)
-{
-    return &c->engine;
 }
 
 size_t vcd_core_max_readable(const VcdCore *c)
@@ -275,12 +271,10 @@ static void vcd_session_info(VcdCore *c, VcdSession *s, uint8_t *out)
         vcd_strpad(info.hash.name, sizeof(info.hash.name), s->mac->name);
         vcd_strpad(info.hash.driver, sizeof(info.hash.driver), drv);
     }
+    stl_le_p(&info.alignmask, 0);
+    /* SIOP_FLAG_KERNEL_DRIVER_ONLY: a device does the work */
+    stl_le_p(&info.flags, 1);
     memcpy(out, &info, sizeof(info));
-    /* the multi-byte fields, little endian whatever the host */
-    vcd_st32(out + offsetof(struct virtio_cryptodev_session_info, alignmask),
-             0);
-    vcd_st32(out + offsetof(struct virtio_cryptodev_session_info, flags),
-             1 /* SIOP_FLAG_KERNEL_DRIVER_ONLY: a device does the work */);
 }
 
 /* Sizes of the two streams a request must have; 0 or -EINVAL. */

@@ -104,7 +104,6 @@ VcdCore *vcd_core_new(const VcdLimits *limits, VcdEngine engine,
 /* Closes every handle and session. No job may be in flight. */
 void vcd_core_reset(VcdCore *core);
 void vcd_core_free(VcdCore *core);
-const VcdEngine *vcd_core_engine(VcdCore *core);
 
 /*
  * The largest readable stream a valid request can have; the caller need not

@@ -7,6 +7,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "cryptodev-proto.h"
 
 static const VcdAlg vcd_algs[] = {
@@ -59,46 +60,57 @@ int vcd_alg_check_key(const VcdAlg *alg, uint32_t keylen)
     return -EINVAL;
 }
 
-void vcd_req_decode(const uint8_t *b, VcdReq *r)
+/*
+ * The wire structs are read and written through a local copy: the buffers
+ * come from the guest's byte stream and need not be aligned.
+ */
+void vcd_req_decode(const void *buf, VcdReq *r)
 {
-    r->version = vcd_ld16(b + 0);
-    r->op = vcd_ld16(b + 2);
-    r->handle = vcd_ld32(b + 4);
-    r->tag = vcd_ld64(b + 8);
-    r->session = vcd_ld32(b + 16);
-    r->cipher = vcd_ld32(b + 20);
-    r->mac = vcd_ld32(b + 24);
-    r->keylen = vcd_ld32(b + 28);
-    r->mackeylen = vcd_ld32(b + 32);
-    r->cop = vcd_ld16(b + 36);
-    r->flags = vcd_ld16(b + 38);
-    r->src_len = vcd_ld32(b + 40);
-    r->iv_len = vcd_ld32(b + 44);
-    r->dst_len = vcd_ld32(b + 48);
-    r->iv_out_len = vcd_ld32(b + 52);
-    r->mac_len = vcd_ld32(b + 56);
-    r->reserved = vcd_ld32(b + 60);
+    struct virtio_cryptodev_req w;
+
+    memcpy(&w, buf, sizeof(w));
+    r->version = lduw_le_p(&w.version);
+    r->op = lduw_le_p(&w.op);
+    r->handle = ldl_le_p(&w.handle);
+    r->tag = ldq_le_p(&w.tag);
+    r->session = ldl_le_p(&w.session);
+    r->cipher = ldl_le_p(&w.cipher);
+    r->mac = ldl_le_p(&w.mac);
+    r->keylen = ldl_le_p(&w.keylen);
+    r->mackeylen = ldl_le_p(&w.mackeylen);
+    r->cop = lduw_le_p(&w.cop);
+    r->flags = lduw_le_p(&w.flags);
+    r->src_len = ldl_le_p(&w.src_len);
+    r->iv_len = ldl_le_p(&w.iv_len);
+    r->dst_len = ldl_le_p(&w.dst_len);
+    r->iv_out_len = ldl_le_p(&w.iv_out_len);
+    r->mac_len = ldl_le_p(&w.mac_len);
+    r->reserved = ldl_le_p(&w.reserved);
 }
 
-void vcd_req_encode(const VcdReq *r, uint8_t *b)
+void vcd_req_encode(const VcdReq *r, void *buf)
 {
-    vcd_st16(b + 0, r->version);
-    vcd_st16(b + 2, r->op);
-    vcd_st32(b + 4, r->handle);
-    vcd_st64(b + 8, r->tag);
-    vcd_st32(b + 16, r->session);
-    vcd_st32(b + 20, r->cipher);
-    vcd_st32(b + 24, r->mac);
-    vcd_st32(b + 28, r->keylen);
-    vcd_st32(b + 32, r->mackeylen);
-    vcd_st16(b + 36, r->cop);
-    vcd_st16(b + 38, r->flags);
-    vcd_st32(b + 40, r->src_len);
-    vcd_st32(b + 44, r->iv_len);
-    vcd_st32(b + 48, r->dst_len);
-    vcd_st32(b + 52, r->iv_out_len);
-    vcd_st32(b + 56, r->mac_len);
-    vcd_st32(b + 60, r->reserved);
+    struct virtio_cryptodev_req w;
+
+    memset(&w, 0, sizeof(w));
+    stw_le_p(&w.version, r->version);
+    stw_le_p(&w.op, r->op);
+    stl_le_p(&w.handle, r->handle);
+    stq_le_p(&w.tag, r->tag);
+    stl_le_p(&w.session, r->session);
+    stl_le_p(&w.cipher, r->cipher);
+    stl_le_p(&w.mac, r->mac);
+    stl_le_p(&w.keylen, r->keylen);
+    stl_le_p(&w.mackeylen, r->mackeylen);
+    stw_le_p(&w.cop, r->cop);
+    stw_le_p(&w.flags, r->flags);
+    stl_le_p(&w.src_len, r->src_len);
+    stl_le_p(&w.iv_len, r->iv_len);
+    stl_le_p(&w.dst_len, r->dst_len);
+    stl_le_p(&w.iv_out_len, r->iv_out_len);
+    stl_le_p(&w.mac_len, r->mac_len);
+    stl_le_p(&w.reserved, r->reserved);
+    memcpy(buf, &w, sizeof(w));
 }
 
 int vcd_req_check_header(const VcdReq *r)
@@ -141,27 +153,33 @@ int vcd_req_check_header(const VcdReq *r)
     }
 }
 
-void vcd_resp_encode(const VcdResp *r, uint8_t *b)
+void vcd_resp_encode(const VcdResp *r, void *buf)
 {
-    memset(b, 0, VCD_RESP_SIZE);
-    vcd_st32(b + 0, (uint32_t)r->status);
-    vcd_st32(b + 4, r->id);
-    vcd_st64(b + 8, r->tag);
-    vcd_st32(b + 16, r->written);
-    vcd_st16(b + 20, r->block_size);
-    vcd_st16(b + 22, r->iv_len);
-    vcd_st16(b + 24, r->digest_len);
+    struct virtio_cryptodev_resp w;
+
+    memset(&w, 0, sizeof(w));
+    stl_le_p(&w.status, (uint32_t)r->status);
+    stl_le_p(&w.id, r->id);
+    stq_le_p(&w.tag, r->tag);
+    stl_le_p(&w.written, r->written);
+    stw_le_p(&w.block_size, r->block_size);
+    stw_le_p(&w.iv_len, r->iv_len);
+    stw_le_p(&w.digest_len, r->digest_len);
+    memcpy(buf, &w, sizeof(w));
 }
 
-void vcd_resp_decode(const uint8_t *b, VcdResp *r)
+void vcd_resp_decode(const void *buf, VcdResp *r)
 {
-    r->status = (int32_t)vcd_ld32(b + 0);
-    r->id = vcd_ld32(b + 4);
-    r->tag = vcd_ld64(b + 8);
-    r->written = vcd_ld32(b + 16);
-    r->block_size = vcd_ld16(b + 20);
-    r->iv_len = vcd_ld16(b + 22);
-    r->digest_len = vcd_ld16(b + 24);
+    struct virtio_cryptodev_resp w;
+
+    memcpy(&w, buf, sizeof(w));
+    r->status = (int32_t)ldl_le_p(&w.status);
+    r->id = ldl_le_p(&w.id);
+    r->tag = ldq_le_p(&w.tag);
+    r->written = ldl_le_p(&w.written);
+    r->block_size = lduw_le_p(&w.block_size);
+    r->iv_len = lduw_le_p(&w.iv_len);
+    r->digest_len = lduw_le_p(&w.digest_len);
 }
 
 void vcd_ctr_add(uint8_t *ctr, uint64_t blocks)

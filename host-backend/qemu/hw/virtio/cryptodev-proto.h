@@ -63,44 +63,7 @@ const VcdAlg *vcd_alg_find(uint32_t id, unsigned kind_mask);
 /* Whether @keylen is a valid key length for @alg (0 or -EINVAL). */
 int vcd_alg_check_key(const VcdAlg *alg, uint32_t keylen);
 
-/* Little-endian loads and stores, independent of the host byte order. */
-static inline uint16_t vcd_ld16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t vcd_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline uint64_t vcd_ld64(const uint8_t *p)
-{
-    return (uint64_t)vcd_ld32(p) | ((uint64_t)vcd_ld32(p + 4) << 32);
-}
-
-static inline void vcd_st16(uint8_t *p, uint16_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-}
-
-static inline void vcd_st32(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-static inline void vcd_st64(uint8_t *p, uint64_t v)
-{
-    vcd_st32(p, (uint32_t)v);
-    vcd_st32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* A request header in host byte order. */
+/* struct virtio_cryptodev_req, field by field, in host byte order. */
 typedef struct VcdReq {
     uint16_t version;
     uint16_t op;
@@ -121,10 +84,13 @@ typedef struct VcdReq {
     uint32_t reserved;
 } VcdReq;
 
-/* Decodes the VCD_REQ_SIZE bytes at @buf. */
-void vcd_req_decode(const uint8_t *buf, VcdReq *req);
+/*
+ * Decodes the struct virtio_cryptodev_req at @buf (VCD_REQ_SIZE bytes, any
+ * alignment).
+ */
+void vcd_req_decode(const void *buf, VcdReq *req);
 /* Encodes @req into VCD_REQ_SIZE bytes (tests and the fuzz corpus). */
-void vcd_req_encode(const VcdReq *req, uint8_t *buf);
+void vcd_req_encode(const VcdReq *req, void *buf);
 
 /*
  * Checks what can be checked from the header alone: version, op, reserved
@@ -132,7 +98,7 @@ void vcd_req_encode(const VcdReq *req, uint8_t *buf);
  */
 int vcd_req_check_header(const VcdReq *req);
 
-/* A response in host byte order. */
+/* struct virtio_cryptodev_resp in host byte order (reserved fields: 0). */
 typedef struct VcdResp {
     int32_t status;
     uint32_t id;
@@ -143,8 +109,9 @@ typedef struct VcdResp {
     uint16_t digest_len;
 } VcdResp;
 
-void vcd_resp_encode(const VcdResp *resp, uint8_t *buf);
-void vcd_resp_decode(const uint8_t *buf, VcdResp *resp);
+/* To and from VCD_RESP_SIZE bytes at @buf (any alignment). */
+void vcd_resp_encode(const VcdResp *resp, void *buf);
+void vcd_resp_decode(const void *buf, VcdResp *resp);
 
 /*
  * The IV that chains to the next request after a CRYPT of @len bytes with

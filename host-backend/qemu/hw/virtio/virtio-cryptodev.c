@@ -9,6 +9,18 @@
  * bytes between guest memory and that core, runs large CRYPTs in the
  * thread pool and completes them in the main loop.
  *
+ * A job in the thread pool works on copies (the readable stream, the
+ * output) and never touches guest memory; only its completion does, in
+ * the main loop. Whatever takes the ring away from under a job drops its
+ * completion first: a queue reset, a device reset and unrealize detach the
+ * job's element (unmapping the guest buffers, writing and pushing
+ * nothing), so a buffer the guest has taken back is never written. Reset
+ * and unrealize then wait for the jobs; a queue reset does not need to,
+ * and enabling the queue again needs nothing. Stopping the VM waits for
+ * the jobs too (they complete before the VM is stopped, as block requests
+ * are drained) and no request is taken off the ring while it is stopped.
+ * The device is not migratable (vmstate_virtio_cryptodev).
+ *
  * Copyright (c) 2026 The virtio-cryptodev lab authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -31,15 +43,17 @@
 #include "cryptodev-engine.h"
 #include "trace.h"
 
-typedef struct VirtIOCryptodevReq {
+struct VirtIOCryptodevReq {
     VirtQueueElement elem;      /* first: virtqueue_pop() allocates us */
     VirtIOCryptodev *s;
     uint8_t *in;                /* copy of the readable stream */
     size_t readable;
     size_t writable;
     size_t cost;                /* bytes it holds while in the thread pool */
+    bool detached;              /* elem given back unanswered: drop it */
+    QTAILQ_ENTRY(VirtIOCryptodevReq) next;  /* in s->jobs */
     VcdJob job;
-} VirtIOCryptodevReq;
+};
 
 static void virtio_cryptodev_req_free(VirtIOCryptodevReq *req)
 {
@@ -88,10 +102,18 @@ static void virtio_cryptodev_work_done(void *opaque, int ret)
     VirtIOCryptodevReq *req = opaque;
     VirtIOCryptodev *s = req->s;
 
+    QTAILQ_REMOVE(&s->jobs, req, next);
     s->inflight_bytes -= req->cost;
-    virtio_cryptodev_complete(s, req);
-    virtio_notify(VIRTIO_DEVICE(s), s->vq);
     s->inflight--;
+    if (req->detached) {
+        /* its ring is gone: finish the job, touch no guest memory */
+        vcd_core_end(s->core, &req->job);
+        trace_virtio_cryptodev_drop(s, req->job.req.op, req->job.req.tag);
+        virtio_cryptodev_req_free(req);
+    } else {
+        virtio_cryptodev_complete(s, req);
+        virtio_notify(VIRTIO_DEVICE(s), s->vq);
+    }
     /* requests left in the ring while over max-inflight-bytes */
     virtio_cryptodev_run_queue(s);
 }
@@ -105,6 +127,7 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
     VcdVerdict v;
 
     req->s = s;
+    req->detached = false;
     req->readable = iov_size(req->elem.out_sg, req->elem.out_num);
     req->writable = iov_size(req->elem.in_sg, req->elem.in_num);
 
@@ -143,6 +166,7 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
         req->cost = req->readable + job->out_len;
         s->inflight_bytes += req->cost;
         s->inflight++;
+        QTAILQ_INSERT_TAIL(&s->jobs, req, next);
         thread_pool_submit_aio(aio_get_thread_pool(qemu_get_aio_context()),
                                virtio_cryptodev_worker, req,
                                virtio_cryptodev_work_done, req);
@@ -160,7 +184,7 @@ static void virtio_cryptodev_run_queue(VirtIOCryptodev *s)
     VirtIOCryptodevReq *req;
     bool notify = false;
 
-    if (s->quiescing) {
+    if (s->quiescing || !VIRTIO_DEVICE(s)->vm_running) {
         return;
     }
     while (s->inflight_bytes < s->conf.max_inflight_bytes) {
@@ -181,6 +205,26 @@ static void virtio_cryptodev_handle_request(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 /*
+ * Gives the elements of the jobs in the thread pool back to the ring
+ * unanswered (unmapped, nothing written or pushed); the jobs run on and
+ * their completions only free them. Returns how many were detached.
+ */
+static unsigned virtio_cryptodev_detach_jobs(VirtIOCryptodev *s)
+{
+    VirtIOCryptodevReq *req;
+    unsigned n = 0;
+
+    QTAILQ_FOREACH(req, &s->jobs, next) {
+        if (!req->detached) {
+            virtqueue_detach_element(s->vq, &req->elem, 0);
+            req->detached = true;
+            n++;
+        }
+    }
+    return n;
+}
+
+/*
  * Waits for the jobs in the thread pool: runs the main AioContext (from the
  * main loop or a vCPU thread, with the BQL held) until their completions
  * have run. New requests wait in the ring meanwhile.
@@ -192,19 +236,56 @@ static void virtio_cryptodev_quiesce(VirtIOCryptodev *s)
     s->quiescing = false;
 }
 
-static void virtio_cryptodev_reset(VirtIODevice *vdev)
+/*
+ * The guest reset the request queue alone (VIRTIO_F_RING_RESET) and may
+ * reuse its buffers at once: the jobs' answers are dropped.
+ */
+static void virtio_cryptodev_queue_reset(VirtIODevice *vdev,
+                                         uint32_t queue_index)
 {
     VirtIOCryptodev *s = VIRTIO_CRYPTODEV(vdev);
 
+    if (queue_index != VIRTIO_CRYPTODEV_VQ_REQUEST || !s->core) {
+        return;
+    }
+    trace_virtio_cryptodev_queue_reset(s, virtio_cryptodev_detach_jobs(s));
+}
+
+static void virtio_cryptodev_reset(VirtIODevice *vdev)
+{
+    VirtIOCryptodev *s = VIRTIO_CRYPTODEV(vdev);
     unsigned inflight = s->inflight;
 
     if (!s->core) {
         return;
     }
+    virtio_cryptodev_detach_jobs(s);
     virtio_cryptodev_quiesce(s);
     trace_virtio_cryptodev_reset(s, inflight, s->stats->handles_open,
                                  s->stats->sessions_open);
     vcd_core_reset(s->core);
+}
+
+/* Restarts the queue once the VM runs again (after every state handler). */
+static void virtio_cryptodev_restart_bh(void *opaque)
+{
+    virtio_cryptodev_run_queue(opaque);
+}
+
+/*
+ * VM stop: the jobs complete before it is stopped; requests kicked while
+ * it is stopped stay in the ring until it runs again.
+ */
+static void virtio_cryptodev_vm_state_change(void *opaque, bool running,
+                                             RunState state)
+{
+    VirtIOCryptodev *s = opaque;
+
+    if (running) {
+        qemu_bh_schedule(s->restart_bh);
+    } else {
+        virtio_cryptodev_quiesce(s);
+    }
 }
 
 static void virtio_cryptodev_get_config(VirtIODevice *vdev, uint8_t *config)
@@ -305,6 +386,10 @@ static void virtio_cryptodev_realize(DeviceState *dev, Error **errp)
                 sizeof(struct virtio_cryptodev_config));
     s->vq = virtio_add_queue(vdev, c->queue_size,
                              virtio_cryptodev_handle_request);
+    QTAILQ_INIT(&s->jobs);
+    s->restart_bh = qemu_bh_new(virtio_cryptodev_restart_bh, s);
+    s->vmstate = qemu_add_vm_change_state_handler(
+        virtio_cryptodev_vm_state_change, s);
 }
 
 static void virtio_cryptodev_unrealize(DeviceState *dev)
@@ -312,7 +397,10 @@ static void virtio_cryptodev_unrealize(DeviceState *dev)
     VirtIODevice *vdev = VIRTIO_DEVICE(dev);
     VirtIOCryptodev *s = VIRTIO_CRYPTODEV(dev);
 
+    qemu_del_vm_change_state_handler(s->vmstate);
+    virtio_cryptodev_detach_jobs(s);
     virtio_cryptodev_quiesce(s);
+    qemu_bh_delete(s->restart_bh);
     vcd_core_free(s->core);
     s->core = NULL;
     virtio_delete_queue(s->vq);
@@ -401,6 +489,7 @@ static void virtio_cryptodev_class_init(ObjectClass *klass, void *data)
     vdc->get_config = virtio_cryptodev_get_config;
     vdc->get_features = virtio_cryptodev_get_features;
     vdc->reset = virtio_cryptodev_reset;
+    vdc->queue_reset = virtio_cryptodev_queue_reset;
 }
 
 static const TypeInfo virtio_cryptodev_info = {

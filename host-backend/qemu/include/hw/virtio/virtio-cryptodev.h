@@ -13,6 +13,8 @@
 #define QEMU_VIRTIO_CRYPTODEV_H
 
 #include "hw/virtio/virtio.h"
+#include "qemu/queue.h"
+#include "sysemu/runstate.h"
 #include "qom/object.h"
 
 #define TYPE_VIRTIO_CRYPTODEV "virtio-cryptodev-device"
@@ -44,6 +46,7 @@ typedef struct VirtIOCryptodevConf {
 
 struct VcdCore;
 struct VcdStats;
+typedef struct VirtIOCryptodevReq VirtIOCryptodevReq;
 
 struct VirtIOCryptodev {
     VirtIODevice parent_obj;
@@ -55,7 +58,10 @@ struct VirtIOCryptodev {
     uint32_t engine_id;         /* enum virtio_cryptodev_engine */
     unsigned inflight;          /* jobs in the thread pool */
     uint64_t inflight_bytes;    /* their copies of guest data */
-    bool quiescing;             /* reset/unrealize waiting for them */
+    QTAILQ_HEAD(, VirtIOCryptodevReq) jobs;     /* those jobs */
+    bool quiescing;             /* reset/unrealize/stop waiting for them */
+    QEMUBH *restart_bh;         /* takes requests again after a VM stop */
+    VMChangeStateEntry *vmstate;
 };
 
 #endif
