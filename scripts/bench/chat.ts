@@ -9,14 +9,8 @@ import { info, step, warn } from "../lib/log.ts";
 import { SecureClient } from "../../ts-app/src/client/secure-client.ts";
 import { createNodeProvider } from "../../ts-app/src/crypto/node.ts";
 import type { Push } from "../../ts-app/src/protocol/messages.ts";
-import { deriveMaster } from "../../ts-app/src/protocol/secure.ts";
-import {
-  demoPassphrase,
-  freePort,
-  startGuestChat,
-  startHostChat,
-  type RunningChat,
-} from "../demo/chat-session.ts";
+import { trustOnFirstUse } from "../../ts-app/src/client/host-keys.ts";
+import { freePort, startGuestChat, startHostChat, type RunningChat } from "../demo/chat-session.ts";
 
 /**
  * `lab bench chat`: the same fan-out workload against three servers on this
@@ -351,13 +345,13 @@ const benchPassword = "bench-pw";
  */
 async function chatSystem(label: string, server: RunningChat): Promise<BenchSystem> {
   const provider = createNodeProvider();
-  const master = await deriveMaster(demoPassphrase);
+  const hostKeys = trustOnFirstUse();
   const open = () =>
     SecureClient.connect({
       host: "127.0.0.1",
       port: server.port,
       provider,
-      master,
+      hostKeys,
       timeoutMs: 60_000,
     });
   const admin = await open();
@@ -381,11 +375,12 @@ async function chatSystem(label: string, server: RunningChat): Promise<BenchSyst
       const user = `m${i}`;
       if (!members.has(i)) {
         await ok(admin, "register", { user, password: benchPassword }, ["user_exists"]);
-        await ok(admin, "addMember", { channel: benchChannel, user }, ["already_member"]);
+        await ok(admin, "invite", { channel: benchChannel, user });
         members.add(i);
       }
       const c = await open();
       await ok(c, "login", { user, password: benchPassword });
+      await ok(c, "accept", { channel: benchChannel }, ["no_invitation"]);
       await ok(c, "subscribe", { channel: benchChannel });
       const conn: BenchConn = {
         onMessage: () => undefined,

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createNodeProvider } from "../../ts-app/src/crypto/node.ts";
-import { deriveMaster } from "../../ts-app/src/protocol/secure.ts";
+import { trustOnFirstUse } from "../../ts-app/src/client/host-keys.ts";
 import { LabError } from "../lib/errors.ts";
 import { guestRepoPath, repoRoot } from "../lib/paths.ts";
 import { playHost, type ClientView, type Connection, type Mode } from "./scenario.ts";
@@ -26,8 +26,7 @@ export function inGuest(hostPath: string): string {
   return `${guestRepoPath}/${relative(repoRoot, hostPath)}`;
 }
 
-/** Fixed demo secrets: the demo and the tests need no user input. */
-export const demoPassphrase = "correct horse battery staple";
+/** Fixed demo secrets (classic mode): the demo and the tests need no user input. */
 export const demoKey = "000102030405060708090a0b0c0d0e0f";
 export const demoIv = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
 
@@ -137,13 +136,10 @@ export interface RunningChat {
 
 export interface ServerOptions {
   mode: Mode;
-  passphrase?: string;
 }
 
 function secretArgs(o: ServerOptions): string[] {
-  return o.mode === "secure"
-    ? ["--passphrase", o.passphrase ?? demoPassphrase]
-    : ["--key", demoKey, "--iv", demoIv];
+  return o.mode === "secure" ? [] : ["--key", demoKey, "--iv", demoIv];
 }
 
 /** The chat server on the host, node provider, a fresh database. */
@@ -326,8 +322,7 @@ export async function runChatScenario(o: {
   const port = await freePort();
   const donePort = await freePort();
   const timeoutS = o.timeoutS ?? 600;
-  const secrets =
-    o.mode === "secure" ? ["--passphrase", demoPassphrase] : ["--key", demoKey, "--iv", demoIv];
+  const secrets = o.mode === "secure" ? [] : ["--key", demoKey, "--iv", demoIv];
   const { child, out, err } = spawnLabRun([
     "--devices",
     String(o.devices ?? 2),
@@ -358,7 +353,7 @@ export async function runChatScenario(o: {
     port,
     mode: o.mode,
     ...(o.mode === "secure"
-      ? { master: await deriveMaster(demoPassphrase) }
+      ? { hostKeys: trustOnFirstUse() }
       : { key: Buffer.from(demoKey, "hex"), iv: Buffer.from(demoIv, "hex") }),
   };
   const provider = createNodeProvider();
