@@ -326,7 +326,8 @@ async function client(v: Values): Promise<number> {
     const { runInteractive } = await import("./client/interactive.ts");
     return await runInteractive(
       backend,
-      `connected to ${c.host}:${c.port} (${c.mode} mode, ${c.provider.name} crypto)`,
+      `connected to ${c.host}:${c.port} (${c.mode} mode, ${c.provider.name} crypto` +
+        `${"serverKey" in backend ? `, server key ${String(backend.serverKey)}` : ""})`,
     );
   } finally {
     await c.provider.close();

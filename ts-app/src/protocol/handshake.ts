@@ -63,7 +63,7 @@ const SIGNATURE_CONTEXT = Buffer.from("cryptodev-lab chat v2 server signature\0"
 
 /** Sizes of the hello payloads (after the kind byte). */
 export const serverHelloBytes = 3 + RANDOM_BYTES + 2 * PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
-export const clientHelloBytes = (nSuites: number) => 4 + nSuites + RANDOM_BYTES + PUBLIC_KEY_BYTES;
+export const clientHelloBytes = (nSuites: number) => 3 + nSuites + RANDOM_BYTES + PUBLIC_KEY_BYTES;
 /** The largest frame a peer may send before the handshake is done. */
 export const MAX_HELLO_FRAME = 1 + clientHelloBytes(MAX_SUITES);
 
@@ -112,7 +112,7 @@ export function parseClientHello(f: Frame): ClientHello {
     throw new ChatError("bad_hello", "expected a client hello frame");
   const [version, mode, n] = [p[0]!, p[1]!, p[2]!];
   checkVersionAndMode(version, mode, "the client");
-  if (n < 1 || n > MAX_SUITES || p.length !== clientHelloBytes(n) - 1)
+  if (n < 1 || n > MAX_SUITES || p.length !== clientHelloBytes(n))
     throw new ChatError("bad_hello", "malformed client hello");
   let o = 3;
   const suiteList = [...p.subarray(o, (o += n))];

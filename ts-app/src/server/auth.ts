@@ -57,6 +57,14 @@ export class Authenticator {
       Buffer.byteLength(password) > limits.passwordMax
     )
       throw authFailed();
+    // The backoff comes first: during it even the right password is refused,
+    // or the cache below would answer guesses at full speed.
+    const wait = this.throttle.waitMs(user, address);
+    if (wait > 0)
+      throw new ChatError(
+        "too_many",
+        `too many failed logins: try again in ${Math.ceil(wait / 1000)} s`,
+      );
     const digest = createHmac("sha256", this.cacheKey)
       .update(user)
       .update("\0")
@@ -64,12 +72,6 @@ export class Authenticator {
       .digest();
     const known = this.verified.get(user);
     if (known && timingSafeEqual(known, digest)) return;
-    const wait = this.throttle.waitMs(user, address);
-    if (wait > 0)
-      throw new ChatError(
-        "too_many",
-        `too many failed logins: try again in ${Math.ceil(wait / 1000)} s`,
-      );
     const ok = await this.hasher.verify(password, this.store.getPasswordHash(user), address);
     if (!ok) {
       this.throttle.failed(user, address);

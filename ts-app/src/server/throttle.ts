@@ -64,7 +64,8 @@ export class LoginThrottle {
   private bump(key: string, free: number, now: number): void {
     const old = this.entries.get(key);
     const failures = old && now - old.last < this.limits.loginForgetMs ? old.failures + 1 : 1;
-    const over = failures - free;
+    // The free-th failure starts the first delay: attempt free+1 waits.
+    const over = failures - free + 1;
     const until =
       over > 0
         ? now +
