@@ -304,3 +304,51 @@ describe("membership and existence (finding 8)", () => {
     await Promise.all([a.close(), b.close()]);
   });
 });
+
+describe("limit building blocks", () => {
+  it("groups addresses: IPv4 as is (mapped too), IPv6 by /64", async () => {
+    const { addressGroup } = await import("../src/server/limits.ts");
+    expect(addressGroup("127.0.0.1")).toBe("127.0.0.1");
+    expect(addressGroup("::ffff:10.0.2.2")).toBe("10.0.2.2");
+    expect(addressGroup("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(addressGroup("2001:db8:1:2::9")).toBe("2001:db8:1:2::/64");
+    expect(addressGroup("::1")).toBe("0:0:0:0::/64");
+    expect(addressGroup("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressGroup(undefined)).toBe("unknown");
+  });
+
+  it("login backoff: free failures, then doubling to the cap, forgotten later; known addresses exempt", async () => {
+    const { LoginThrottle } = await import("../src/server/throttle.ts");
+    const t = new LoginThrottle({
+      loginFreeFailuresPerAccount: 2,
+      loginFreeFailuresPerAddress: 100,
+      loginBackoffMs: 1000,
+      loginBackoffMaxMs: 4000,
+      loginForgetMs: 60_000,
+    });
+    let now = 0;
+    t.succeeded("alice", "home", now);
+    t.failed("alice", "evil", now);
+    expect(t.waitMs("alice", "evil", now)).toBe(0);
+    const waits = [];
+    for (let i = 0; i < 4; i++) {
+      t.failed("alice", "evil", now);
+      waits.push(t.waitMs("alice", "evil", now));
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 4000]);
+    expect(t.waitMs("alice", "home", now)).toBe(0); // the owner's known address
+    expect(t.waitMs("bob", "evil", now)).toBe(0); // another account
+    now += 120_000;
+    t.failed("alice", "evil", now); // the old failures are forgotten: the first again
+    expect(t.waitMs("alice", "evil", now)).toBe(0);
+  });
+
+  it("token buckets: a burst, then the rate", async () => {
+    const { TokenBucket } = await import("../src/server/limits.ts");
+    const b = new TokenBucket({ burst: 2, perMinute: 60 }, 0);
+    expect([b.take(0), b.take(0), b.take(0)]).toEqual([true, true, false]);
+    expect(b.waitMs(0)).toBe(1000);
+    expect(b.take(1000)).toBe(true);
+    expect(new TokenBucket({ burst: Infinity, perMinute: Infinity }).take()).toBe(true);
+  });
+});

@@ -102,11 +102,6 @@ export class PasswordHasher {
     return want.length === got.length && timingSafeEqual(want, got);
   }
 
-  /** Jobs waiting (not running). */
-  get queued(): number {
-    return this.waitingCount;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const list of this.waiting.values())

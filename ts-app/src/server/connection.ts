@@ -15,7 +15,7 @@ export interface ConnectionLimits {
   frameTimeoutMs: number;
   /** Stop reading while this many bytes wait to be sent. */
   outHighWater: number;
-  /** Drop the peer when this many bytes wait to be sent or sealed (it does not read). */
+  /** Drop the peer when this many bytes wait to be sent (it does not read). */
   outMax: number;
   /** Stop reading while this many requests of this connection are unanswered. */
   maxInflight: number;
@@ -157,11 +157,6 @@ export class Connection {
     this.socket.write(buf, () => this.syncOutput());
     this.syncOutput();
     this.checkOutput();
-  }
-
-  /** Bytes written to this connection and not yet handed to the kernel. */
-  get outputBytes(): number {
-    return this.outBytes;
   }
 
   /** Takes the socket's unsent byte count into this connection's and the budget's. */
