@@ -344,7 +344,7 @@ describe("limit building blocks", () => {
   });
 
   it("token buckets: a burst, then the rate", async () => {
-    const { TokenBucket } = await import("../src/server/limits.ts");
+    const { TokenBucket } = await import("../src/rate.ts");
     const b = new TokenBucket({ burst: 2, perMinute: 60 }, 0);
     expect([b.take(0), b.take(0), b.take(0)]).toEqual([true, true, false]);
     expect(b.waitMs(0)).toBe(1000);

@@ -15,7 +15,7 @@
  */
 import { ChatError } from "../errors.ts";
 import type { ChatMessage } from "../protocol/messages.ts";
-import { KeyedBuckets, type ServerLimits } from "../server/limits.ts";
+import { KeyedBuckets, type Rate } from "../rate.ts";
 import type { ChatStore, Invitation, NewMessage } from "../store/store.ts";
 
 export const limits = {
@@ -55,13 +55,21 @@ export function checkText(text: string): void {
     throw new ChatError("bad_request", "message text may not hold control characters");
 }
 
-export type ModelQuotas = Pick<
-  ServerLimits,
-  "messages" | "channelCreations" | "maxChannelsPerUser" | "maxInvitationsTo" | "maxInvitationsFrom"
->;
+/** What one account may do (defaults in server/limits.ts). */
+export interface ModelQuotas {
+  /** Messages sent per user. */
+  messages: Rate;
+  /** Channel creations tried per user (each may reveal whether a name is taken). */
+  channelCreations: Rate;
+  /** Channels a user may be a member of (created or accepted). */
+  maxChannelsPerUser: number;
+  /** Pending invitations to one user (more are dropped silently) and from one user. */
+  maxInvitationsTo: number;
+  maxInvitationsFrom: number;
+}
 
 const notMember = (user: string, channel: string) =>
-  new ChatError("not_member", `${user} is not a member of a channel ${channel}`);
+  new ChatError("not_member", `${user} is not a member of any channel named ${channel}`);
 
 interface Pending {
   msg: NewMessage;

@@ -15,7 +15,8 @@ import { ChatError } from "../errors.ts";
 import { checkName, checkPassword, limits } from "../model/chat.ts";
 import type { PasswordHasher } from "../model/password.ts";
 import type { ChatStore } from "../store/store.ts";
-import { BoundedMap, KeyedBuckets, type ServerLimits } from "./limits.ts";
+import { BoundedMap, KeyedBuckets } from "../rate.ts";
+import type { ServerLimits } from "./limits.ts";
 import { LoginThrottle } from "./throttle.ts";
 
 const authFailed = () => new ChatError("auth_failed", "wrong user or password");

@@ -1,18 +1,14 @@
 /**
  * The server's limits: what one peer, one address or one account may hold
- * or do, so that an outsider cannot exhaust what the others need. The
- * per-connection ones (timers, buffers) are in connection.ts; the defaults
- * of both are here, each with the reason for its size.
+ * or do, so that an outsider cannot exhaust what the others need, with
+ * their defaults and the reasons for their sizes. The per-connection ones
+ * (timers, buffers) are in connection.ts; token buckets in rate.ts.
  */
 import { isIPv4 } from "node:net";
+import type { ModelQuotas } from "../model/chat.ts";
+import type { Rate } from "../rate.ts";
 
-/** A token bucket's shape: `burst` at once, refilled at `perMinute`. */
-export interface Rate {
-  burst: number;
-  perMinute: number;
-}
-
-export interface ServerLimits {
+export interface ServerLimits extends ModelQuotas {
   /** Connections at once. */
   maxConnections: number;
   /** Connections at once from one address (an IPv4 address, an IPv6 /64). */
@@ -42,15 +38,6 @@ export interface ServerLimits {
   loginForgetMs: number;
   /** Registrations tried per address (each may reveal whether a name is taken). */
   registrations: Rate;
-  /** Channel creations tried per user (each may reveal whether a name is taken). */
-  channelCreations: Rate;
-  /** Messages sent per user. */
-  messages: Rate;
-  /** Channels a user may be a member of (created or accepted). */
-  maxChannelsPerUser: number;
-  /** Pending invitations to one user (more are dropped silently) and from one user. */
-  maxInvitationsTo: number;
-  maxInvitationsFrom: number;
   /** Password hashes waiting, per address and in all; hashing threads. */
   hashQueuePerAddress: number;
   hashQueue: number;
@@ -89,89 +76,6 @@ export const defaultServerLimits: ServerLimits = {
   hashQueue: 1024,
   hashThreads: 1,
 };
-
-/** A token bucket; `Infinity` in burst or rate means no limit. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly rate: Rate,
-    now = Date.now(),
-  ) {
-    this.tokens = rate.burst;
-    this.last = now;
-  }
-
-  /** Takes one token; false (and nothing taken) when there is none. */
-  take(now = Date.now()): boolean {
-    if (this.rate.burst === Infinity || this.rate.perMinute === Infinity) return true;
-    this.tokens = Math.min(
-      this.rate.burst,
-      this.tokens + ((now - this.last) * this.rate.perMinute) / 60_000,
-    );
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
-  /** Milliseconds until a token is there. */
-  waitMs(now = Date.now()): number {
-    const have = this.tokens + ((now - this.last) * this.rate.perMinute) / 60_000;
-    return have >= 1 ? 0 : Math.ceil(((1 - have) * 60_000) / this.rate.perMinute);
-  }
-}
-
-/**
- * A Map that forgets its least recently used entries beyond `max`, so that
- * keys an outsider chooses (addresses, user names) cannot grow it.
- */
-export class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
-
-  constructor(private readonly max: number) {}
-
-  get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
-  }
-
-  delete(key: K): void {
-    this.map.delete(key);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-}
-
-/** Token buckets by key (a user, an address), bounded in number. */
-export class KeyedBuckets {
-  private readonly buckets = new BoundedMap<string, TokenBucket>(100_000);
-
-  constructor(private readonly rate: Rate) {}
-
-  take(key: string, now = Date.now()): boolean {
-    let b = this.buckets.get(key);
-    if (!b) this.buckets.set(key, (b = new TokenBucket(this.rate, now)));
-    return b.take(now);
-  }
-
-  waitMs(key: string, now = Date.now()): number {
-    return this.buckets.get(key)?.waitMs(now) ?? 0;
-  }
-}
 
 /**
  * The unit limits count by: an IPv4 address, or the /64 of an IPv6 one

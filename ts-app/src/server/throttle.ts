@@ -12,7 +12,8 @@
  * account, whatever the number of connections; a password sprayer is held
  * by the per-address backoff.
  */
-import { BoundedMap, type ServerLimits } from "./limits.ts";
+import { BoundedMap } from "../rate.ts";
+import type { ServerLimits } from "./limits.ts";
 
 type ThrottleLimits = Pick<
   ServerLimits,

@@ -87,7 +87,6 @@ export function openSqliteStore(path: string, opts: OpenOptions = {}): ChatStore
   const q = {
     pw: db.prepare<[string], { pwhash: string }>("SELECT pwhash FROM users WHERE name = ?"),
     addUser: db.prepare("INSERT OR IGNORE INTO users(name, pwhash, created) VALUES (?, ?, ?)"),
-    chan: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM channels WHERE name = ?"),
     addChan: db.prepare("INSERT OR IGNORE INTO channels(name, creator, created) VALUES (?, ?, ?)"),
     member: db.prepare<[string, string], { one: number }>(
       "SELECT 1 AS one FROM members WHERE channel = ? AND user = ?",
@@ -161,7 +160,6 @@ export function openSqliteStore(path: string, opts: OpenOptions = {}): ChatStore
   return {
     getPasswordHash: (user) => q.pw.get(user)?.pwhash,
     createUser: (user, hash) => q.addUser.run(user, hash, Date.now()).changes === 1,
-    channelExists: (channel) => q.chan.get(channel) !== undefined,
     createChannel: (channel, creator) => createChannel(channel, creator),
     isMember: (channel, user) => q.member.get(channel, user) !== undefined,
     addMember: (channel, user) => q.addMember.run(channel, user).changes === 1,

@@ -26,7 +26,6 @@ export interface ChatStore {
   getPasswordHash(user: string): string | undefined;
   /** false when the user exists. */
   createUser(user: string, passwordHash: string): boolean;
-  channelExists(channel: string): boolean;
   /** Creates the channel with its creator as first member; false when it exists. */
   createChannel(channel: string, creator: string): boolean;
   isMember(channel: string, user: string): boolean;
