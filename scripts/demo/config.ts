@@ -11,8 +11,7 @@ export const selftestBundle = join(repoRoot, "ts-app", "dist", "cryptodev-selfte
 /** The guest's view of a repository path (the repo is shared at /lab). */
 export const inGuest = guestPathOf;
 
-/** Fixed demo secrets: the demo and the tests need no user input. */
-export const demoPassphrase = "correct horse battery staple";
+/** Fixed demo secrets (classic mode's shared key): the demo and the tests need no user input. */
 export const demoKey = "000102030405060708090a0b0c0d0e0f";
 export const demoIv = "f0e1d2c3b4a5968778695a4b3c2d1e0f";
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Mode } from "../../ts-app/e2e/scenario.ts";
 import { LabError } from "../lib/errors.ts";
 import { OutputWatch } from "../lib/output-watch.ts";
-import { chatBundle, demoIv, demoKey, demoPassphrase } from "./config.ts";
+import { chatBundle, demoIv, demoKey } from "./config.ts";
 
 /** A chat server running somewhere, reachable on 127.0.0.1:port. */
 export interface RunningChat {
@@ -17,14 +17,11 @@ export interface RunningChat {
 
 export interface ServerOptions {
   mode: Mode;
-  passphrase?: string;
 }
 
 /** The server's secret options for the mode. */
 export function secretArgs(o: ServerOptions): string[] {
-  return o.mode === "secure"
-    ? ["--passphrase", o.passphrase ?? demoPassphrase]
-    : ["--key", demoKey, "--iv", demoIv];
+  return o.mode === "secure" ? [] : ["--key", demoKey, "--iv", demoIv];
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { createNodeProvider } from "../../ts-app/src/crypto/node.ts";
-import { deriveMaster } from "../../ts-app/src/protocol/secure.ts";
+import { trustOnFirstUse } from "../../ts-app/src/client/host-keys.ts";
 import {
   type ClientView,
   type Connection,
@@ -9,15 +9,7 @@ import {
 } from "../../ts-app/e2e/scenario.ts";
 import { freePort } from "../lib/net.ts";
 import { guestArgs, startGuest } from "../vm/index.ts";
-import {
-  demoIv,
-  demoKey,
-  demoPassphrase,
-  guestDonePort,
-  guestPort,
-  inGuest,
-  scenarioBundle,
-} from "./config.ts";
+import { demoIv, demoKey, guestDonePort, guestPort, inGuest, scenarioBundle } from "./config.ts";
 
 /**
  * The end-to-end chat scenario: a VM with `devices` devices runs the server
@@ -94,8 +86,7 @@ export async function runChatScenario(o: {
   const port = await freePort();
   const donePort = await freePort();
   const timeoutS = o.timeoutS ?? 600;
-  const secrets =
-    o.mode === "secure" ? ["--passphrase", demoPassphrase] : ["--key", demoKey, "--iv", demoIv];
+  const secrets = o.mode === "secure" ? [] : ["--key", demoKey, "--iv", demoIv];
   const guest = startGuest(
     guestArgs({
       devices: o.devices ?? 2,
@@ -124,7 +115,7 @@ export async function runChatScenario(o: {
     port,
     mode: o.mode,
     ...(o.mode === "secure"
-      ? { master: await deriveMaster(demoPassphrase) }
+      ? { hostKeys: trustOnFirstUse() }
       : { key: Buffer.from(demoKey, "hex"), iv: Buffer.from(demoIv, "hex") }),
   };
   const provider = createNodeProvider();

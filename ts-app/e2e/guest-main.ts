@@ -2,7 +2,7 @@
  * The guest side of the end-to-end chat, bundled by `lab build app` into
  * ts-app/dist/chat-scenario.mjs and run in the guest as
  *
- *   node /lab/ts-app/dist/chat-scenario.mjs --mode secure --port 7777 --passphrase P
+ *   node /lab/ts-app/dist/chat-scenario.mjs --mode secure --port 7777
  *   node /lab/ts-app/dist/chat-scenario.mjs --mode classic --port 7777 --key HEX --iv HEX
  *
  * Starts the chat server (ts-app/dist/chat.mjs, crypto on /dev/cryptodev0),
@@ -23,7 +23,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { selectProvider } from "../src/crypto/select.ts";
-import { deriveMaster } from "../src/protocol/secure.ts";
+import { trustOnFirstUse } from "../src/client/host-keys.ts";
 import { playGuest, type Connection, type Mode } from "./scenario.ts";
 
 export type Counters = Record<string, Record<string, string>>;
@@ -110,7 +110,6 @@ async function main(): Promise<number> {
     options: {
       mode: { type: "string", default: "secure" },
       port: { type: "string", default: "7777" },
-      passphrase: { type: "string" },
       key: { type: "string" },
       iv: { type: "string" },
       timeout: { type: "string", default: "300" },
@@ -125,10 +124,7 @@ async function main(): Promise<number> {
   const dev0 = "/dev/cryptodev0";
   const dev1 = existsSync("/dev/cryptodev1") ? "/dev/cryptodev1" : dev0;
 
-  const secrets =
-    mode === "secure"
-      ? ["--passphrase", v.passphrase ?? ""]
-      : ["--key", v.key ?? "", "--iv", v.iv ?? ""];
+  const secrets = mode === "secure" ? [] : ["--key", v.key ?? "", "--iv", v.iv ?? ""];
   const server = await startServer(chat, [
     "--mode",
     mode,
@@ -153,7 +149,7 @@ async function main(): Promise<number> {
     port,
     mode,
     ...(mode === "secure"
-      ? { master: await deriveMaster(v.passphrase ?? "") }
+      ? { hostKeys: trustOnFirstUse() }
       : { key: Buffer.from(v.key ?? "", "hex"), iv: Buffer.from(v.iv ?? "", "hex") }),
   };
   const a = await selectProvider("cryptodev", dev0);

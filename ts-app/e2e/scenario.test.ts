@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createNodeProvider } from "../src/crypto/node.ts";
-import { classicIv, classicKey, master, startServer } from "../test/helpers.ts";
+import { classicIv, classicKey, pinFor, startServer } from "../test/helpers.ts";
 import { lines, playGuest, playHost, type Connection } from "./scenario.ts";
 
 /**
@@ -17,7 +17,9 @@ describe.each(["secure", "classic"] as const)("chat scenario, %s mode, on the ho
         host: "127.0.0.1",
         port: srv.port,
         mode,
-        ...(mode === "secure" ? { master: await master() } : { key: classicKey, iv: classicIv }),
+        ...(mode === "secure"
+          ? { hostKeys: pinFor(srv.port) }
+          : { key: classicKey, iv: classicIv }),
       };
       const p = () => ({ provider: createNodeProvider(), crypto: "node" });
       // hana starts first: she must wait for the guest half through the chat.

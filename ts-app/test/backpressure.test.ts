@@ -6,7 +6,7 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SecureClient } from "../src/client/secure-client.ts";
-import { loggedIn, startServer, type Running } from "./helpers.ts";
+import { addMember, loggedIn, startServer, type Running } from "./helpers.ts";
 
 let srv: Running | undefined;
 afterEach(async () => {
@@ -19,13 +19,19 @@ const socketOf = (c: SecureClient) => (c as unknown as { socket: Socket }).socke
 
 describe("backpressure", () => {
   it("drops a subscriber that does not read; the sender and readers are unaffected", async () => {
-    srv = await startServer({ limits: { outHighWater: 16 * 1024, outMax: 64 * 1024 } });
+    srv = await startServer({
+      limits: {
+        outHighWater: 16 * 1024,
+        outMax: 64 * 1024,
+        messages: { burst: Infinity, perMinute: Infinity },
+      },
+    });
     const admin = await loggedIn(srv.port, "admin");
     const slow = await loggedIn(srv.port, "slow");
     const reader = await loggedIn(srv.port, "reader");
     await admin.call("createChannel", { channel: "room" });
-    await admin.call("addMember", { channel: "room", user: "slow" });
-    await admin.call("addMember", { channel: "room", user: "reader" });
+    await addMember(admin, "room", slow, "slow");
+    await addMember(admin, "room", reader, "reader");
     await slow.call("subscribe", { channel: "room" });
     await reader.call("subscribe", { channel: "room" });
     const total = 2500;

@@ -5,6 +5,7 @@ import { ChatError } from "../src/errors.ts";
 import { FrameReader, MAX_FRAME, encodeFrame, type Frame } from "../src/protocol/frames.ts";
 import { parseRequest } from "../src/protocol/messages.ts";
 import {
+  ContentType,
   MAX_PLAINTEXT,
   deriveSessionKeys,
   hkdf,
@@ -14,6 +15,8 @@ import {
   unpad,
   type DirectionKeys,
 } from "../src/protocol/secure.ts";
+
+const DATA = ContentType.DATA;
 
 const p = createNodeProvider();
 const keys: DirectionKeys = { enc: Buffer.alloc(16, 1), mac: Buffer.alloc(32, 2) };
@@ -92,11 +95,16 @@ describe("sealed frames (encrypt-then-MAC)", () => {
         fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 5 }),
         cutsArb,
         async (texts, cuts) => {
-          const sealed = await Promise.all(texts.map((t, i) => seal(p, keys, i, Buffer.from(t))));
+          const sealed = await Promise.all(
+            texts.map((t, i) => seal(p, keys, i, i % 2 ? ContentType.ALERT : DATA, Buffer.from(t))),
+          );
           const frames = feed(new FrameReader(), Buffer.concat(sealed), cuts);
           expect(frames.length).toBe(texts.length);
-          for (let i = 0; i < frames.length; i++)
-            expect((await open(p, keys, i, frames[i]!)).toString()).toBe(texts[i]);
+          for (let i = 0; i < frames.length; i++) {
+            const rec = await open(p, keys, i, frames[i]!);
+            expect(rec.body.toString()).toBe(texts[i]);
+            expect(rec.type).toBe(i % 2 ? ContentType.ALERT : DATA);
+          }
         },
       ),
       { numRuns: 50 },
@@ -104,7 +112,7 @@ describe("sealed frames (encrypt-then-MAC)", () => {
   });
 
   it("any tampered byte is rejected, never decrypted to a (wrong) message", async () => {
-    const frame = await seal(p, keys, 0, Buffer.from('{"id":1,"op":"ping"}'));
+    const frame = await seal(p, keys, 0, DATA, Buffer.from('{"id":1,"op":"ping"}'));
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 5, max: frame.length - 1 }),
@@ -118,6 +126,13 @@ describe("sealed frames (encrypt-then-MAC)", () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it("an authenticated record of an unknown content type is refused", async () => {
+    const f = new FrameReader().push(
+      await seal(p, keys, 0, 7 as ContentType, Buffer.from("x")),
+    )[0]!;
+    await expect(open(p, keys, 0, f)).rejects.toMatchObject({ code: "bad_frame" });
   });
 
   it("random sealed-looking garbage never opens", async () => {
@@ -136,25 +151,25 @@ describe("sealed frames (encrypt-then-MAC)", () => {
   });
 
   it("rejects a replayed or reordered frame, a wrong key and a wrong kind", async () => {
-    const f0 = new FrameReader().push(await seal(p, keys, 0, Buffer.from("a")))[0]!;
+    const f0 = new FrameReader().push(await seal(p, keys, 0, DATA, Buffer.from("a")))[0]!;
     await expect(open(p, keys, 1, f0)).rejects.toMatchObject({ code: "replay" });
     const other: DirectionKeys = { enc: keys.enc, mac: Buffer.alloc(32, 3) };
     await expect(open(p, other, 0, f0)).rejects.toMatchObject({ code: "bad_mac" });
-    const hello = new FrameReader().push(encodeFrame(1, Buffer.alloc(17)))[0]!;
+    const hello = new FrameReader().push(encodeFrame(1, Buffer.alloc(99)))[0]!;
     await expect(open(p, keys, 0, hello)).rejects.toMatchObject({ code: "bad_frame" });
   });
 
   it("uses a fresh IV per frame: equal plaintexts give different frames", async () => {
-    const a = await seal(p, keys, 0, Buffer.from("same"));
-    const b = await seal(p, keys, 0, Buffer.from("same"));
+    const a = await seal(p, keys, 0, DATA, Buffer.from("same"));
+    const b = await seal(p, keys, 0, DATA, Buffer.from("same"));
     expect(a.equals(b)).toBe(false);
   });
 
   it("refuses plaintexts that would not fit a frame", async () => {
-    await expect(seal(p, keys, 0, Buffer.alloc(MAX_PLAINTEXT + 1))).rejects.toMatchObject({
+    await expect(seal(p, keys, 0, DATA, Buffer.alloc(MAX_PLAINTEXT + 1))).rejects.toMatchObject({
       code: "too_large",
     });
-    const big = await seal(p, keys, 0, Buffer.alloc(MAX_PLAINTEXT));
+    const big = await seal(p, keys, 0, DATA, Buffer.alloc(MAX_PLAINTEXT));
     expect(big.length - 4).toBeLessThanOrEqual(MAX_FRAME);
   });
 
@@ -185,10 +200,10 @@ describe("key derivation", () => {
     );
   });
 
-  it("gives distinct keys per direction and per connection", async () => {
-    const m = Buffer.alloc(32, 9);
-    const a = await deriveSessionKeys(p, m, Buffer.alloc(16, 1), Buffer.alloc(16, 2));
-    const b = await deriveSessionKeys(p, m, Buffer.alloc(16, 1), Buffer.alloc(16, 3));
+  it("gives distinct keys per direction and per transcript", async () => {
+    const shared = Buffer.alloc(32, 9);
+    const a = await deriveSessionKeys(p, 1, shared, Buffer.alloc(32, 1));
+    const b = await deriveSessionKeys(p, 1, shared, Buffer.alloc(32, 2));
     expect(a.c2s.enc.equals(a.s2c.enc)).toBe(false);
     expect(a.c2s.mac.equals(a.s2c.mac)).toBe(false);
     expect(a.c2s.mac.equals(b.c2s.mac)).toBe(false);

@@ -109,7 +109,7 @@ describe("classic server (AN Protocol 2.0)", () => {
       [true, "[alice]\t hello bob"],
       [true, "[bob]\t hi alice"],
       [false, "No such packet"],
-      [false, "Channel requested not found"],
+      [false, "Access denied for that channel"],
       [false, "Failed Question"],
     ]);
     for (const x of a) {

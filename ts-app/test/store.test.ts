@@ -3,8 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChatModel } from "../src/model/chat.ts";
-import { hashPassword, verifyPassword } from "../src/model/password.ts";
+import { PasswordHasher } from "../src/model/password.ts";
+import { Authenticator } from "../src/server/auth.ts";
+import { defaultServerLimits } from "../src/server/limits.ts";
 import { openSqliteStore } from "../src/store/sqlite.ts";
+
+const hasher = () => new PasswordHasher({ threads: 2, queuePerKey: 64, queue: 1024 });
 
 describe("SQLite store and chat model", () => {
   it("numbers messages per channel from 0, across batches and reopen", async () => {
@@ -33,45 +37,61 @@ describe("SQLite store and chat model", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("model rules: creator is a member, members add members, non-members refused", async () => {
-    const m = new ChatModel(openSqliteStore(":memory:"));
-    await m.register("ann", "pw");
-    await m.register("ben", "pw");
-    await m.register("cat", "pw");
-    await expect(m.register("ann", "x")).rejects.toMatchObject({ code: "user_exists" });
-    await expect(m.register("bad name", "x")).rejects.toMatchObject({ code: "bad_request" });
-    await expect(m.register("a".repeat(33), "x")).rejects.toMatchObject({ code: "too_large" });
+  it("model rules: creator is a member, invitations accepted, non-members refused", async () => {
+    const store = openSqliteStore(":memory:");
+    const h = hasher();
+    const auth = new Authenticator(store, h, defaultServerLimits);
+    const m = new ChatModel(store, defaultServerLimits);
+    await auth.register("ann", "pw", "a");
+    await auth.register("ben", "pw", "a");
+    await auth.register("cat", "pw", "a");
+    await expect(auth.register("ann", "x", "a")).rejects.toMatchObject({ code: "user_exists" });
+    await expect(auth.register("bad name", "x", "a")).rejects.toMatchObject({
+      code: "bad_request",
+    });
+    await expect(auth.register("a".repeat(33), "x", "a")).rejects.toMatchObject({
+      code: "too_large",
+    });
     m.createChannel("ann", "c");
-    expect(() => m.addMember("ben", "c", "cat")).toThrow(
+    expect(() => m.invite("ben", "c", "cat")).toThrow(
       expect.objectContaining({ code: "not_member" }),
     );
-    m.addMember("ann", "c", "ben");
-    m.addMember("ben", "c", "cat"); // members add members
-    expect(() => m.addMember("ben", "c", "cat")).toThrow(
-      expect.objectContaining({ code: "already_member" }),
-    );
+    m.invite("ann", "c", "ben");
+    expect(m.isMember("ben", "c")).toBe(false); // not before accepting
+    expect(m.invitations("ben")).toMatchObject([{ channel: "c", from: "ann" }]);
+    m.accept("ben", "c");
+    expect(() => m.accept("ben", "c")).toThrow(expect.objectContaining({ code: "no_invitation" }));
+    m.invite("ben", "c", "cat"); // members invite
+    m.decline("cat", "c");
+    expect(m.isMember("cat", "c")).toBe(false);
+    expect(m.invitations("cat")).toEqual([]);
+    m.invite("ben", "c", "cat");
+    m.accept("cat", "c");
     await expect(m.send("nobody", "c", "x")).rejects.toMatchObject({ code: "not_member" });
     await expect(m.send("ann", "c", "x".repeat(4097))).rejects.toMatchObject({ code: "too_large" });
     const [a, b] = await Promise.all([m.send("ann", "c", "one"), m.send("cat", "c", "two")]);
     expect([a.id, b.id]).toEqual([0, 1]);
     expect(m.read("ben", "c", 1).message).toMatchObject({ user: "cat", text: "two" });
     expect(m.history("ann", "c", undefined, 500).messages).toHaveLength(2);
-    await expect(m.authenticate("ann", "wrong")).rejects.toMatchObject({ code: "auth_failed" });
-    await expect(m.authenticate("nobody", "pw")).rejects.toMatchObject({ code: "auth_failed" });
-    await m.authenticate("ann", "pw");
-    await m.authenticate("ann", "pw"); // remembered
-    await expect(m.authenticate("ann", "pw2")).rejects.toMatchObject({ code: "auth_failed" });
+    await expect(auth.check("ann", "wrong", "a")).rejects.toMatchObject({ code: "auth_failed" });
+    await expect(auth.check("nobody", "pw", "a")).rejects.toMatchObject({ code: "auth_failed" });
+    await auth.check("ann", "pw", "a");
+    await auth.check("ann", "pw", "a"); // remembered
+    await expect(auth.check("ann", "pw2", "a")).rejects.toMatchObject({ code: "auth_failed" });
+    await h.close();
   });
 
   it("stores salted scrypt hashes, never the password", async () => {
-    const h1 = await hashPassword("secret");
-    const h2 = await hashPassword("secret");
+    const h = hasher();
+    const h1 = await h.hash("secret");
+    const h2 = await h.hash("secret");
     expect(h1).not.toBe(h2);
     expect(h1).not.toContain("secret");
     expect(h1).toMatch(/^scrypt\$16384\$8\$1\$/);
-    expect(await verifyPassword("secret", h1)).toBe(true);
-    expect(await verifyPassword("Secret", h1)).toBe(false);
-    expect(await verifyPassword("secret", undefined)).toBe(false);
-    expect(await verifyPassword("secret", "garbage")).toBe(false);
+    expect(await h.verify("secret", h1)).toBe(true);
+    expect(await h.verify("Secret", h1)).toBe(false);
+    expect(await h.verify("secret", undefined)).toBe(false);
+    expect(await h.verify("secret", "garbage")).toBe(false);
+    await h.close();
   });
 });

@@ -3,8 +3,7 @@ import { info } from "../../lib/log.ts";
 import { SecureClient } from "../../../ts-app/src/client/secure-client.ts";
 import { createNodeProvider } from "../../../ts-app/src/crypto/node.ts";
 import type { Push } from "../../../ts-app/src/protocol/messages.ts";
-import { deriveMaster } from "../../../ts-app/src/protocol/secure.ts";
-import { demoPassphrase } from "../../demo/config.ts";
+import { trustOnFirstUse } from "../../../ts-app/src/client/host-keys.ts";
 import type { RunningChat } from "../../demo/host-chat.ts";
 import type { BenchConn, BenchSystem } from "./harness.ts";
 
@@ -19,13 +18,13 @@ const benchPassword = "bench-pw";
  */
 export async function chatSystem(label: string, server: RunningChat): Promise<BenchSystem> {
   const provider = createNodeProvider();
-  const master = await deriveMaster(demoPassphrase);
+  const hostKeys = trustOnFirstUse();
   const open = () =>
     SecureClient.connect({
       host: "127.0.0.1",
       port: server.port,
       provider,
-      master,
+      hostKeys,
       timeoutMs: 60_000,
     });
   const admin = await open();
@@ -49,11 +48,12 @@ export async function chatSystem(label: string, server: RunningChat): Promise<Be
       const user = `m${i}`;
       if (!members.has(i)) {
         await ok(admin, "register", { user, password: benchPassword }, ["user_exists"]);
-        await ok(admin, "addMember", { channel: benchChannel, user }, ["already_member"]);
+        await ok(admin, "invite", { channel: benchChannel, user });
         members.add(i);
       }
       const c = await open();
       await ok(c, "login", { user, password: benchPassword });
+      await ok(c, "accept", { channel: benchChannel }, ["no_invitation"]);
       await ok(c, "subscribe", { channel: benchChannel });
       const conn: BenchConn = {
         onMessage: () => undefined,

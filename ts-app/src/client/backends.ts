@@ -9,6 +9,7 @@ import { Command, FIELD_SIZE } from "../protocol/classic.ts";
 import type { Push } from "../protocol/messages.ts";
 import { ClassicClient } from "./classic-client.ts";
 import type { ClientCommand } from "./commands.ts";
+import type { HostKeyPolicy } from "./host-keys.ts";
 import { SecureClient } from "./secure-client.ts";
 
 export type Result =
@@ -34,11 +35,12 @@ export async function connectSecure(opts: {
   host: string;
   port: number;
   provider: CryptoProvider;
-  master: Buffer;
-}): Promise<ClientBackend> {
+  hostKeys: HostKeyPolicy;
+}): Promise<ClientBackend & { serverKey: string }> {
   const c = await SecureClient.connect(opts);
   return {
     mode: "secure",
+    serverKey: c.serverKey,
     async exec(cmd) {
       const { op, ...params } = cmd;
       const r = await c.request(op, params);
@@ -61,7 +63,10 @@ function field(name: string, v: string): string {
 
 /**
  * Classic mode has no login: credentials are kept by the client and sent in
- * every packet, as the seed's protocol requires. No live pushes either.
+ * every packet, as the seed's protocol requires. No live pushes either, and
+ * no invitations: ADD_USER adds a member directly. A connection the server
+ * closed (its login deadline, or one request per connection as in the seed)
+ * is opened again for the next request.
  */
 export async function connectClassic(opts: {
   host: string;
@@ -70,10 +75,11 @@ export async function connectClassic(opts: {
   key: Buffer;
   iv: Buffer;
 }): Promise<ClientBackend> {
-  const c = await ClassicClient.connect(opts);
+  let c = await ClassicClient.connect(opts);
   let user = "";
   let password = "";
   let closedCause: Promise<Error | undefined> | undefined;
+  let closeWaiter = () => {};
   const creds = () => {
     if (!user)
       throw new ChatError(
@@ -86,6 +92,7 @@ export async function connectClassic(opts: {
     f: Parameters<ClassicClient["request"]>[0],
     extra?: (id: number, text: string) => Record<string, unknown>,
   ) => {
+    if (c.isClosed) c = await ClassicClient.connect(opts);
     const a = await c.request(f);
     if (!a.ok) return { ok: false, error: { code: "server_failure", message: a.text } } as Result;
     return { ok: true, text: a.text, ...(extra ? extra(a.id, a.text) : {}) } as Result;
@@ -110,7 +117,7 @@ export async function connectClassic(opts: {
             ...creds(),
             arg3: field("channel", cmd.channel),
           });
-        case "addMember":
+        case "invite":
           return answer({
             command: Command.ADD_USER,
             ...creds(),
@@ -142,15 +149,27 @@ export async function connectClassic(opts: {
               };
             },
           );
+        case "accept":
+        case "decline":
+        case "invitations":
+          throw new ChatError(
+            "unknown_op",
+            `${cmd.op}: classic mode has no invitations (invite adds the member directly)`,
+          );
         default:
           throw new ChatError("unknown_op", `${cmd.op} is not available in classic mode`);
       }
     },
     onPush() {},
     closed() {
-      closedCause ??= c.closed().then(() => undefined);
+      // The server closing an idle classic connection is not the end: the
+      // next request reconnects. Resolves only when this side closes.
+      closedCause ??= new Promise<undefined>((r) => (closeWaiter = () => r(undefined)));
       return closedCause;
     },
-    close: () => c.close(),
+    close: async () => {
+      await c.close();
+      closeWaiter();
+    },
   };
 }

@@ -107,6 +107,11 @@ export class ClassicClient {
     });
   }
 
+  /** The connection is closed (by either side): requests would fail. */
+  get isClosed(): boolean {
+    return this.closedError !== undefined || this.socket.destroyed;
+  }
+
   /** Resolves when the connection is closed, by either side. */
   closed(): Promise<void> {
     if (this.socket.destroyed) return Promise.resolve();

@@ -7,12 +7,12 @@ import { ChatError } from "../errors.ts";
 
 export type ClientCommand =
   | { op: "register" | "login"; user: string; password: string }
-  | { op: "createChannel" | "subscribe" | "unsubscribe"; channel: string }
-  | { op: "addMember"; channel: string; user: string }
+  | { op: "createChannel" | "subscribe" | "unsubscribe" | "accept" | "decline"; channel: string }
+  | { op: "invite"; channel: string; user: string }
   | { op: "send"; channel: string; text: string }
   | { op: "read"; channel: string; msgId: number }
   | { op: "history"; channel: string; limit?: number; before?: number }
-  | { op: "channels" | "ping" | "quit" | "help" }
+  | { op: "channels" | "invitations" | "ping" | "quit" | "help" }
   | { op: "wait"; ms: number }
   | { op: "waitPush"; channel: string; count: number; timeoutMs: number };
 
@@ -22,8 +22,11 @@ const aliases: Record<string, ClientCommand["op"]> = {
   login: "login",
   create: "createChannel",
   createchannel: "createChannel",
-  add: "addMember",
-  addmember: "addMember",
+  invite: "invite",
+  add: "invite",
+  accept: "accept",
+  decline: "decline",
+  invitations: "invitations",
   send: "send",
   read: "read",
   history: "history",
@@ -45,7 +48,9 @@ export const commandHelp = `commands (a leading / is optional in scripts):
   /register USER PASSWORD      create an account
   /login USER PASSWORD         log in (once per connection)
   /create CHANNEL              create a channel (you become its first member)
-  /add CHANNEL USER            add a member (members may add members)
+  /invite CHANNEL USER         invite a user (members may invite; classic mode adds directly)
+  /invitations                 your pending invitations
+  /accept CHANNEL | /decline CHANNEL   answer an invitation
   /join CHANNEL                receive the channel's new messages live
   /leave CHANNEL               stop receiving them
   /send CHANNEL TEXT...        send a message
@@ -86,10 +91,12 @@ export function parseCommand(line: string): ClientCommand | undefined {
     case "createChannel":
     case "subscribe":
     case "unsubscribe":
+    case "accept":
+    case "decline":
       need(words, 1, `${name} CHANNEL`);
       return { op, channel: words[0]! };
-    case "addMember":
-      need(words, 2, "add CHANNEL USER");
+    case "invite":
+      need(words, 2, "invite CHANNEL USER");
       return { op, channel: words[0]!, user: words[1]! };
     case "send": {
       need(words, 1, "send CHANNEL TEXT");

@@ -1,56 +1,14 @@
 /**
  * The interactive terminal client: /commands (see /help), plain lines go to
  * the current channel (the last one joined or created), pushed messages are
- * printed as they arrive, errors in words.
+ * printed as they arrive, errors in words; everything from the network is
+ * escaped for the terminal (render.ts).
  */
 import { createInterface } from "node:readline";
-import type { ChatMessage } from "../protocol/messages.ts";
-import { errorResult, type ClientBackend, type Result } from "./backends.ts";
+import { errorResult, type ClientBackend } from "./backends.ts";
 import { commandHelp, parseCommand, type ClientCommand } from "./commands.ts";
+import { describeResult, renderError, renderMessage } from "./render.ts";
 import { PushCounter, execLocal } from "./scripted.ts";
-
-function show(channel: string, m: ChatMessage): string {
-  const t = new Date(m.ts).toISOString().slice(11, 19);
-  return `[${channel} #${m.id} ${t}] ${m.user}: ${m.text}`;
-}
-
-function describe(cmd: ClientCommand, r: Result): string {
-  if (!r.ok) return `error (${r.error.code}): ${r.error.message}`;
-  switch (cmd.op) {
-    case "read": {
-      const m = r.message as ChatMessage;
-      return `${show(cmd.channel, m)}   (last id ${String(r.lastId)})`;
-    }
-    case "history": {
-      const ms = (r.messages as ChatMessage[]) ?? [];
-      return ms.length ? ms.map((m) => show(cmd.channel, m)).join("\n") : "(no messages)";
-    }
-    case "channels": {
-      const cs = (r.channels as { name: string; lastId: number }[]) ?? [];
-      return cs.length
-        ? cs.map((c) => `${c.name} (last id ${c.lastId})`).join("\n")
-        : "(no channels)";
-    }
-    case "send":
-      return `sent #${String(r.msgId)}`;
-    case "subscribe":
-      return `joined ${cmd.channel}; new messages appear as they arrive`;
-    case "register":
-      return typeof r.text === "string"
-        ? r.text
-        : `registered ${cmd.user}; now /login ${cmd.user} PASSWORD`;
-    case "login":
-      return `logged in as ${cmd.user}`;
-    case "createChannel":
-      return typeof r.text === "string"
-        ? r.text
-        : `created ${cmd.channel}; you are its first member`;
-    case "addMember":
-      return typeof r.text === "string" ? r.text : `added ${cmd.user} to ${cmd.channel}`;
-    default:
-      return typeof r.text === "string" ? r.text : "ok";
-  }
-}
 
 export async function runInteractive(backend: ClientBackend, banner: string): Promise<number> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: "> " });
@@ -62,7 +20,7 @@ export async function runInteractive(backend: ClientBackend, banner: string): Pr
   backend.onPush((p) => {
     if (p.push === "message") {
       pushes.add(p.channel);
-      print(show(p.channel, p.message));
+      print(renderMessage(p.channel, p.message));
     } else print("* the server is shutting down");
   });
   let current: string | undefined;
@@ -71,7 +29,7 @@ export async function runInteractive(backend: ClientBackend, banner: string): Pr
   void backend.closed().then((e) => {
     if (quitting) return;
     lost = true;
-    print(`* connection closed${e ? `: ${e.message}` : ""}`);
+    print(`* connection closed${e ? `: ${renderError(e)}` : ""}`);
     rl.close();
   });
   const keepalive =
@@ -103,10 +61,9 @@ export async function runInteractive(backend: ClientBackend, banner: string): Pr
       }
       const r = await execLocal(backend, cmd, pushes);
       if (r.ok && (cmd.op === "subscribe" || cmd.op === "createChannel")) current = cmd.channel;
-      print(describe(cmd, r));
+      print(describeResult(cmd, r));
     } catch (e) {
-      if (cmd) print(describe(cmd, errorResult(e)));
-      else print(describe({ op: "ping" }, errorResult(e)));
+      print(describeResult(cmd ?? { op: "ping" }, errorResult(e)));
     }
     if (lost) break;
   }

@@ -8,11 +8,15 @@
  *   {"type":"push","channel":"general","message":{"id":0,"user":"bob","text":"hi","ts":...}}
  *   {"type":"closed","error":{"code":"bad_mac","message":"..."}}   (server closed the connection)
  *
+ * The JSON escapes DEL, C1 and bidi controls too (display.ts), which a
+ * terminal showing it would otherwise act on.
+ *
  * Exit code: 0 when every command succeeded, 1 when one failed, 3 when the
  * connection failed or was closed by the server.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { safeJson } from "../display.ts";
 import { ChatError } from "../errors.ts";
 import type { ClientBackend, Result } from "./backends.ts";
 import { errorResult } from "./backends.ts";
@@ -65,10 +69,10 @@ export async function runScript(backend: ClientBackend, opts: ScriptOptions): Pr
   const pushes = new PushCounter();
   backend.onPush((p) => {
     if (p.push === "message") {
-      write(JSON.stringify({ type: "push", channel: p.channel, message: p.message }));
+      write(safeJson({ type: "push", channel: p.channel, message: p.message }));
       pushes.add(p.channel);
     } else {
-      write(JSON.stringify({ type: "push", push: p.push }));
+      write(safeJson({ type: "push", push: p.push }));
     }
   });
   let lost: Error | undefined | null = null;
@@ -93,7 +97,7 @@ export async function runScript(backend: ClientBackend, opts: ScriptOptions): Pr
       result = errorResult(e);
     }
     if (!result.ok) failed = true;
-    write(JSON.stringify({ type: "result", n, op: cmd?.op ?? null, ...result }));
+    write(safeJson({ type: "result", n, op: cmd?.op ?? null, ...result }));
     if (lost !== null) break;
   }
   rl.close();
@@ -101,7 +105,7 @@ export async function runScript(backend: ClientBackend, opts: ScriptOptions): Pr
   if (lost !== null) {
     const e = lost as Error | undefined;
     write(
-      JSON.stringify({
+      safeJson({
         type: "closed",
         ...(e
           ? errorResult(e)

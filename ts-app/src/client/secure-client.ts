@@ -1,35 +1,38 @@
 /**
- * A secure-mode client connection: handshake, then requests matched to
- * responses by id, and pushes delivered to a listener. Used by the
- * interactive and scripted clients, the tests and the benchmark.
+ * A secure-mode client connection: the handshake (the server's host key
+ * checked by a HostKeyPolicy), then requests matched to responses by id,
+ * pushes delivered to a listener, and an authenticated close both ways.
+ * Used by the interactive and scripted clients, the tests and the benchmark.
  */
 import { connect, type Socket } from "node:net";
-import { ChatError, isErrorCode } from "../errors.ts";
+import { ChatError } from "../errors.ts";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import { FrameKind, FrameReader, type Frame } from "../protocol/frames.ts";
+import { finishClientHandshake, startClientHandshake } from "../protocol/handshake.ts";
+import { fingerprint } from "../protocol/keys.ts";
 import type { Push, Response } from "../protocol/messages.ts";
 import {
-  deriveSessionKeys,
-  encodeClientHello,
-  macEqual,
-  newNonce,
+  ContentType,
+  alertBody,
   open,
-  parseAlert,
-  parseServerHello,
+  parseAlertBody,
+  parseClearAlert,
   seal,
-  serverConfirm,
   type SessionKeys,
 } from "../protocol/secure.ts";
 import { endSocket } from "./end-socket.ts";
+import type { HostKeyPolicy } from "./host-keys.ts";
 
 export interface SecureClientOptions {
   host: string;
   port: number;
   provider: CryptoProvider;
-  /** scrypt(passphrase): see deriveMaster(). */
-  master: Buffer;
+  /** Decides whether the server's host key is the right one (host-keys.ts). */
+  hostKeys: HostKeyPolicy;
   /** Connect plus handshake deadline. */
   timeoutMs?: number;
+  /** Local address to connect from. */
+  localAddress?: string;
 }
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
@@ -45,9 +48,12 @@ export class SecureClient {
   private outbound: Promise<void> = Promise.resolve();
   private closedError: Error | undefined;
   private terminated = false;
+  private closing = false;
   private closeCause: Error | undefined;
   private closeListeners: ((e: Error | undefined) => void)[] = [];
-  /** Receives every push (live messages, shutdown notice). */
+  /** The server's host key fingerprint (SHA256:...), once connected. */
+  serverKey = "";
+  /** Receives every push (live messages, and the server's shutdown). */
   onPush: (p: Push) => void = () => {};
 
   private constructor(
@@ -55,16 +61,25 @@ export class SecureClient {
     private readonly opts: SecureClientOptions,
   ) {}
 
-  /** Connects and completes the handshake; rejects with ChatError on a wrong passphrase. */
+  /**
+   * Connects and completes the handshake. Rejects with a ChatError when the
+   * server refuses (its unauthenticated alert gives only the code), the
+   * hello is altered (bad_signature) or the host key is not accepted.
+   */
   static connect(opts: SecureClientOptions): Promise<SecureClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: opts.host, port: opts.port, noDelay: true });
+      const socket = connect({
+        host: opts.host,
+        port: opts.port,
+        noDelay: true,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      });
       const c = new SecureClient(socket, opts);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ChatError("timeout", `no handshake with ${opts.host}:${opts.port} in time`));
       }, opts.timeoutMs ?? 10_000);
-      const nonce = newNonce();
+      const hs = startClientHandshake();
       let settled = false;
       const fail = (e: Error) => {
         clearTimeout(timer);
@@ -73,30 +88,37 @@ export class SecureClient {
         socket.destroy();
         reject(e);
       };
-      socket.once("connect", () => socket.write(encodeClientHello(nonce)));
+      socket.once("connect", () => socket.write(hs.hello));
       socket.on("error", (e) => {
         fail(e);
         c.terminate(e);
       });
       socket.on("close", () => {
-        fail(new ChatError("bad_hello", "server closed the connection during the handshake"));
-        c.terminate(c.closedError);
+        void c.inbound.then(() => {
+          fail(new ChatError("bad_hello", "server closed the connection during the handshake"));
+          c.terminate(
+            c.closing
+              ? undefined
+              : new ChatError(
+                  "truncated",
+                  "the connection ended without the server's authenticated close",
+                ),
+          );
+        });
       });
       c.handshakeDone = async (f: Frame) => {
         try {
           if (f.kind === FrameKind.ALERT) {
-            const a = parseAlert(f);
-            throw new ChatError(isErrorCode(a.code) ? a.code : "internal", a.message);
-          }
-          const hello = parseServerHello(f);
-          const keys = await deriveSessionKeys(opts.provider, opts.master, nonce, hello.nonce);
-          const want = await serverConfirm(opts.provider, keys, nonce, hello.nonce);
-          if (!macEqual(want, hello.confirm))
+            const { code } = parseClearAlert(f);
             throw new ChatError(
-              "auth_failed",
-              "the server's key confirmation failed: wrong passphrase",
+              code,
+              `the server refused the connection before the handshake (unauthenticated alert: ${code})`,
             );
-          c.keys = keys;
+          }
+          const r = await finishClientHandshake(opts.provider, hs, f);
+          await opts.hostKeys.check(opts.host, opts.port, r.hostKey);
+          c.keys = r.keys;
+          c.serverKey = fingerprint(r.hostKey);
           clearTimeout(timer);
           settled = true;
           resolve(c);
@@ -122,16 +144,22 @@ export class SecureClient {
   }
 
   private async handle(f: Frame): Promise<void> {
-    if (this.closedError) return;
+    if (this.terminated) return;
     try {
       if (!this.keys) return await this.handshakeDone(f);
-      if (f.kind === FrameKind.ALERT) {
-        const a = parseAlert(f);
-        throw new ChatError(isErrorCode(a.code) ? a.code : "internal", `server: ${a.message}`);
-      }
-      const pt = await open(this.opts.provider, this.keys.s2c, this.recvSeq, f);
+      const rec = await open(this.opts.provider, this.keys.s2c, this.recvSeq, f);
       this.recvSeq++;
-      const msg = JSON.parse(pt.toString("utf8")) as Response | Push;
+      if (rec.type === ContentType.ALERT) {
+        const a = parseAlertBody(rec.body);
+        if (a.code === "shutdown") this.onPush({ push: "shutdown" });
+        this.terminate(
+          a.code === "close" || a.code === "shutdown"
+            ? undefined
+            : new ChatError(a.code, `server: ${a.message}`),
+        );
+        return;
+      }
+      const msg = JSON.parse(rec.body.toString("utf8")) as Response | Push;
       if ("push" in msg) {
         this.onPush(msg as Push);
         return;
@@ -149,20 +177,14 @@ export class SecureClient {
   /** Sends a request and resolves with its response (ok or error, as sent). */
   request(op: string, params: Record<string, unknown> = {}): Promise<Response> {
     if (this.closedError) return Promise.reject(this.closedError);
-    if (!this.keys) return Promise.reject(new Error("not connected"));
-    const keys = this.keys;
+    if (!this.keys || this.closing) return Promise.reject(new Error("not connected"));
     const id = this.nextId++;
     const data = Buffer.from(JSON.stringify({ ...params, id, op }), "utf8");
     return new Promise<Response>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.outbound = this.outbound.then(async () => {
-        try {
-          const frame = await seal(this.opts.provider, keys.c2s, this.sendSeq++, data);
-          if (!this.socket.destroyed) this.socket.write(frame);
-        } catch (e) {
-          this.pending.delete(id);
-          reject(e as Error);
-        }
+      this.send(ContentType.DATA, data).catch((e: unknown) => {
+        this.pending.delete(id);
+        reject(e as Error);
       });
     });
   }
@@ -180,16 +202,37 @@ export class SecureClient {
     return new Promise((r) => this.closeListeners.push(r));
   }
 
+  /**
+   * Authenticated close: the `close` alert after every request sent, then
+   * FIN; the server answers what it read, then closes likewise.
+   */
   async close(): Promise<void> {
-    await this.outbound;
+    if (!this.terminated && this.keys && !this.closing) {
+      this.closing = true;
+      await this.send(ContentType.ALERT, alertBody("close", "end of session")).catch(
+        () => undefined,
+      );
+    }
+    this.closing = true;
     await endSocket(this.socket);
+  }
+
+  /** Seals in order on the output chain. */
+  private send(type: ContentType, data: Buffer): Promise<void> {
+    const keys = this.keys!;
+    const next = this.outbound.then(async () => {
+      const frame = await seal(this.opts.provider, keys.c2s, this.sendSeq++, type, data);
+      if (!this.socket.destroyed) this.socket.write(frame);
+    });
+    this.outbound = next.catch(() => undefined);
+    return next;
   }
 
   private terminate(e: Error | undefined): void {
     if (this.terminated) return;
     this.terminated = true;
     this.closeCause = e;
-    this.closedError = e ?? new ChatError("shutdown", "connection closed");
+    this.closedError = e ?? new ChatError("close", "connection closed");
     for (const p of this.pending.values()) p.reject(this.closedError);
     this.pending.clear();
     if (!this.socket.destroyed) this.socket.destroy();

@@ -1,17 +1,22 @@
 /**
- * The chat model both wire modes share: users with passwords, channels with
- * member lists (the creator is a member, members add members), messages
- * numbered per channel from 0. Errors are ChatErrors with stable codes.
+ * The chat model both wire modes share: channels with member lists (the
+ * creator is a member; others join by accepting an invitation, or, in
+ * classic mode, are added by a member), messages numbered per channel from
+ * 0, and the quotas on each (message size, rate and characters; channels
+ * per user; pending invitations). Errors are ChatErrors with stable codes;
+ * where existence is not meant to be public they are one answer: a channel
+ * that does not exist and one the user is not a member of both give
+ * `not_member`, and an invitation is answered the same whether or not the
+ * invitee exists. Accounts and passwords are server/auth.ts's.
  *
  * Sends are batched: the ones arriving in the same event-loop turn go to the
  * store in one transaction (group commit); each send's promise resolves only
  * after that commit returned, i.e. once the message is durable.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { ChatError } from "../errors.ts";
 import type { ChatMessage } from "../protocol/messages.ts";
-import type { ChatStore, NewMessage } from "../store/store.ts";
-import { hashPassword, verifyPassword } from "./password.ts";
+import { KeyedBuckets, type Rate } from "../rate.ts";
+import type { ChatStore, Invitation, NewMessage } from "../store/store.ts";
 
 export const limits = {
   nameMax: 32,
@@ -30,11 +35,41 @@ export function checkName(kind: "user" | "channel", name: string): void {
     throw new ChatError("bad_request", `${kind} name may hold only A-Z a-z 0-9 _ . -`);
 }
 
-function checkPassword(pw: string): void {
+export function checkPassword(pw: string): void {
   if (!pw) throw new ChatError("bad_request", "empty password");
   if (Buffer.byteLength(pw) > limits.passwordMax)
     throw new ChatError("too_large", `password over ${limits.passwordMax} bytes`);
 }
+
+/**
+ * C0 controls but tab and newline, DEL, C1 controls, and lone surrogates:
+ * never part of a chat message (and each costs up to 6 bytes in JSON).
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const forbiddenInText = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cs}/u;
+
+export function checkText(text: string): void {
+  if (Buffer.byteLength(text) > limits.textMax)
+    throw new ChatError("too_large", `message over ${limits.textMax} bytes`);
+  if (forbiddenInText.test(text))
+    throw new ChatError("bad_request", "message text may not hold control characters");
+}
+
+/** What one account may do (defaults in server/limits.ts). */
+export interface ModelQuotas {
+  /** Messages sent per user. */
+  messages: Rate;
+  /** Channel creations tried per user (each may reveal whether a name is taken). */
+  channelCreations: Rate;
+  /** Channels a user may be a member of (created or accepted). */
+  maxChannelsPerUser: number;
+  /** Pending invitations to one user (more are dropped silently) and from one user. */
+  maxInvitationsTo: number;
+  maxInvitationsFrom: number;
+}
+
+const notMember = (user: string, channel: string) =>
+  new ChatError("not_member", `${user} is not a member of any channel named ${channel}`);
 
 interface Pending {
   msg: NewMessage;
@@ -48,52 +83,21 @@ export class ChatModel {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private listeners = new Set<MessageListener>();
-  private readonly cacheKey = randomBytes(32);
-  private readonly verified = new Map<string, Buffer>();
+  private readonly sendRate: KeyedBuckets;
+  private readonly createRate: KeyedBuckets;
 
-  constructor(private readonly store: ChatStore) {}
+  constructor(
+    private readonly store: ChatStore,
+    private readonly quotas: ModelQuotas,
+  ) {
+    this.sendRate = new KeyedBuckets(quotas.messages);
+    this.createRate = new KeyedBuckets(quotas.channelCreations);
+  }
 
   /** Called after each durable message, in id order per channel. */
   onMessage(l: MessageListener): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
-  }
-
-  async register(user: string, password: string): Promise<void> {
-    checkName("user", user);
-    checkPassword(password);
-    if (this.store.getPasswordHash(user) !== undefined)
-      throw new ChatError("user_exists", `user ${user} already exists`);
-    const hash = await hashPassword(password);
-    if (!this.store.createUser(user, hash))
-      throw new ChatError("user_exists", `user ${user} already exists`);
-  }
-
-  /**
-   * Throws auth_failed for a wrong password or an unknown user alike.
-   * Classic mode sends the password with every packet; so that each packet
-   * does not cost a scrypt, a successful check is remembered as a keyed
-   * digest (HMAC with a per-process random key, never the password).
-   */
-  async authenticate(user: string, password: string): Promise<void> {
-    if (
-      !user ||
-      !password ||
-      user.length > limits.nameMax ||
-      Buffer.byteLength(password) > limits.passwordMax
-    )
-      throw new ChatError("auth_failed", "wrong user or password");
-    const digest = createHmac("sha256", this.cacheKey)
-      .update(user)
-      .update("\0")
-      .update(password)
-      .digest();
-    const known = this.verified.get(user);
-    if (known && timingSafeEqual(known, digest)) return;
-    const ok = await verifyPassword(password, this.store.getPasswordHash(user));
-    if (!ok) throw new ChatError("auth_failed", "wrong user or password");
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(user, digest);
   }
 
   userExists(user: string): boolean {
@@ -102,36 +106,88 @@ export class ChatModel {
 
   createChannel(creator: string, channel: string): void {
     checkName("channel", channel);
-    if (!this.userExists(creator)) throw new ChatError("no_such_user", `no user ${creator}`);
+    if (!this.createRate.take(creator))
+      throw new ChatError("too_many", "too many channels created: try again later");
+    if (!this.userExists(creator)) throw new ChatError("auth_failed", "wrong user or password");
+    this.checkChannelQuota(creator);
     if (!this.store.createChannel(channel, creator))
       throw new ChatError("channel_exists", `channel ${channel} already exists`);
   }
 
-  /** Throws no_such_channel / not_member unless `user` may use `channel`. */
+  /** Throws not_member unless `user` may use `channel` (also when it does not exist). */
   checkMember(user: string, channel: string): void {
-    if (!this.store.channelExists(channel))
-      throw new ChatError("no_such_channel", `no channel ${channel}`);
-    if (!this.store.isMember(channel, user))
-      throw new ChatError("not_member", `${user} is not a member of ${channel}`);
+    if (!this.store.isMember(channel, user)) throw notMember(user, channel);
   }
 
   isMember(user: string, channel: string): boolean {
     return this.store.isMember(channel, user);
   }
 
+  /**
+   * Invites `user` to `channel` (the inviter must be a member). The answer
+   * is the same whether the invitee exists, is already a member or invited,
+   * or has a full list of pending invitations: nothing is revealed.
+   */
+  invite(by: string, channel: string, user: string): void {
+    this.checkMember(by, channel);
+    checkName("user", user);
+    if (this.store.countInvitationsFrom(by) >= this.quotas.maxInvitationsFrom)
+      throw new ChatError(
+        "too_many",
+        `${by} has ${this.quotas.maxInvitationsFrom} invitations pending: wait for answers`,
+      );
+    if (
+      !this.userExists(user) ||
+      this.store.isMember(channel, user) ||
+      this.store.countInvitationsTo(user) >= this.quotas.maxInvitationsTo
+    )
+      return;
+    this.store.addInvitation(channel, user, by, Date.now());
+  }
+
+  invitations(user: string): Invitation[] {
+    return this.store.invitationsOf(user);
+  }
+
+  accept(user: string, channel: string): void {
+    this.checkChannelQuota(user);
+    if (!this.store.acceptInvitation(channel, user))
+      throw new ChatError("no_invitation", `no pending invitation to ${channel}`);
+  }
+
+  decline(user: string, channel: string): void {
+    this.store.removeInvitation(channel, user);
+  }
+
+  /** Classic mode's ADD_USER (the seed's protocol has no invitations): a member adds a user. */
   addMember(by: string, channel: string, user: string): void {
     this.checkMember(by, channel);
-    if (!this.userExists(user)) throw new ChatError("no_such_user", `no user ${user}`);
-    if (!this.store.addMember(channel, user))
-      throw new ChatError("already_member", `${user} is already a member of ${channel}`);
+    if (!this.userExists(user) || this.store.isMember(channel, user))
+      throw new ChatError("bad_request", `cannot add ${user} to ${channel}`);
+    this.checkChannelQuota(user);
+    this.store.addMember(channel, user);
+  }
+
+  private checkChannelQuota(user: string): void {
+    if (this.store.countChannelsOf(user) >= this.quotas.maxChannelsPerUser)
+      throw new ChatError(
+        "too_many",
+        `${user} is in ${this.quotas.maxChannelsPerUser} channels, the most allowed`,
+      );
   }
 
   /** Resolves once the message is durable, with the id it was given. */
   send(user: string, channel: string, text: string): Promise<ChatMessage> {
     try {
       this.checkMember(user, channel);
-      if (Buffer.byteLength(text) > limits.textMax)
-        throw new ChatError("too_large", `message over ${limits.textMax} bytes`);
+      checkText(text);
+      if (!this.sendRate.take(user))
+        throw new ChatError(
+          "too_many",
+          `over ${this.quotas.messages.perMinute} messages a minute: wait ${Math.ceil(
+            this.sendRate.waitMs(user) / 1000,
+          )} s`,
+        );
     } catch (e) {
       return Promise.reject(e);
     }

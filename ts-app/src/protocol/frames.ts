@@ -12,11 +12,11 @@ export const LENGTH_BYTES = 4;
 export const MAX_FRAME = 64 * 1024;
 
 export const FrameKind = {
-  /** Handshake, clear: version and nonce (server adds a key confirmation). */
+  /** Handshake, clear: version, mode, suites, key shares (protocol/handshake.ts). */
   HELLO: 1,
-  /** Encrypted and authenticated: seq, IV, ciphertext, HMAC. */
+  /** Encrypted and authenticated: seq, IV, ciphertext, HMAC (protocol/secure.ts). */
   SEALED: 2,
-  /** Clear, unauthenticated notice sent just before closing (e.g. bad_mac). */
+  /** Clear, unauthenticated notice sent before closing, only while no keys exist yet. */
   ALERT: 3,
 } as const;
 
@@ -50,7 +50,12 @@ export class FrameReader {
   private size = 0;
   private failed: ChatError | undefined;
 
-  constructor(private readonly maxFrame = MAX_FRAME) {}
+  constructor(private maxFrame = MAX_FRAME) {}
+
+  /** Changes the largest frame accepted from now on (small before the handshake and login). */
+  setMaxFrame(n: number): void {
+    this.maxFrame = n;
+  }
 
   push(chunk: Uint8Array): Frame[] {
     if (this.failed) throw this.failed;

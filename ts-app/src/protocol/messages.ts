@@ -1,11 +1,12 @@
 /**
- * Secure mode, application messages: the JSON carried in sealed frames.
+ * Secure mode, application messages: the JSON carried in sealed DATA records.
  *
  * Request  {"id": 7, "op": "send", "channel": "general", "text": "hi"}
  * Response {"id": 7, "ok": true, "msgId": 0}
  *          {"id": 7, "ok": false, "error": {"code": "not_member", "message": "..."}}
  * Push     {"push": "message", "channel": "general", "message": {id, user, text, ts}}
- *          {"push": "shutdown"}
+ * The client reports the server's authenticated `shutdown` alert as the push
+ * {"push": "shutdown"}.
  */
 import { ChatError, type ErrorCode } from "../errors.ts";
 
@@ -21,7 +22,10 @@ export type Request =
   | { id: number; op: "register"; user: string; password: string }
   | { id: number; op: "login"; user: string; password: string }
   | { id: number; op: "createChannel"; channel: string }
-  | { id: number; op: "addMember"; channel: string; user: string }
+  | { id: number; op: "invite"; channel: string; user: string }
+  | { id: number; op: "accept"; channel: string }
+  | { id: number; op: "decline"; channel: string }
+  | { id: number; op: "invitations" }
   | { id: number; op: "send"; channel: string; text: string }
   | { id: number; op: "read"; channel: string; msgId: number }
   | { id: number; op: "history"; channel: string; before?: number; limit?: number }
@@ -35,7 +39,10 @@ export const ops: readonly Op[] = [
   "register",
   "login",
   "createChannel",
-  "addMember",
+  "invite",
+  "accept",
+  "decline",
+  "invitations",
   "send",
   "read",
   "history",
@@ -57,7 +64,10 @@ const fields: Record<Op, Record<string, "string" | "int" | "int?">> = {
   register: { user: "string", password: "string" },
   login: { user: "string", password: "string" },
   createChannel: { channel: "string" },
-  addMember: { channel: "string", user: "string" },
+  invite: { channel: "string", user: "string" },
+  accept: { channel: "string" },
+  decline: { channel: "string" },
+  invitations: {},
   send: { channel: "string", text: "string" },
   read: { channel: "string", msgId: "int" },
   history: { channel: "string", before: "int?", limit: "int?" },

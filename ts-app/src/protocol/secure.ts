@@ -1,33 +1,33 @@
 /**
- * Secure mode, cryptography: key derivation, the handshake, and sealing
- * (encrypt-then-MAC) of frames. AES-128-CBC and HMAC-SHA256 run through the
- * CryptoProvider (node:crypto or the virtio device); scrypt and the random
- * bytes come from node:crypto.
+ * Secure mode v2, the record layer: the session keys and sealing
+ * (encrypt-then-MAC) of frames once the handshake (protocol/handshake.ts)
+ * is done. Every AES and HMAC here runs through the CryptoProvider
+ * (node:crypto, or the virtio device in the guest), byte-identical between
+ * providers; a suite's record protection is only seal() and open(), so
+ * another suite (an AEAD) changes this file alone.
  *
- * Keys. master = scrypt(passphrase, "cryptodev-lab chat v1", N=2^14, r=8,
- * p=1, 32 bytes), once per process. Per connection, HKDF-SHA256 (RFC 5869,
- * its HMACs through the provider) with salt = clientNonce || serverNonce and
- * info "cryptodev-lab chat v1 keys" gives 96 bytes: c2s AES key (16), s2c
- * AES key (16), c2s HMAC key (32), s2c HMAC key (32). Fresh nonces make
- * every connection's keys distinct, so frames replayed from another
- * connection fail their MAC.
- *
- * Handshake (clear frames, kind HELLO):
- *   client -> server: u8 version=1, u8 nonce[16]
- *   server -> client: u8 version=1, u8 nonce[16], u8 confirm[32]
- *     confirm = HMAC(s2cMac, "server confirm" || clientNonce || serverNonce),
- *     so a client with the wrong passphrase learns it at once.
+ * Suite 1: AES-128-CBC + HMAC-SHA256, encrypt-then-MAC. The 96 bytes of
+ * the handshake's HKDF are: c2s AES key (16), s2c AES key (16), c2s HMAC
+ * key (32), s2c HMAC key (32).
  *
  * Sealed frame (kind SEALED), after the 4-byte length and the kind byte:
  *   u64 seq (big-endian)   0, 1, 2... per direction; anything else is "replay"
  *   u8  iv[16]             random per frame
- *   u8  ct[16*k], k >= 1   AES-128-CBC(key, iv, PKCS#7-padded UTF-8 JSON)
+ *   u8  ct[16*k], k >= 1   AES-128-CBC(key, iv, PKCS#7-padded plaintext)
  *   u8  mac[32]            HMAC-SHA256(macKey, every byte before it, length
  *                          prefix included); compared in constant time
+ * The plaintext is a content type and its body:
+ *   u8 type                1 DATA (UTF-8 JSON: protocol/messages.ts),
+ *                          2 ALERT (UTF-8 JSON {"code","message"}: the
+ *                          sender closes after it; code "close" is an
+ *                          orderly close, so a peer can tell it from a
+ *                          connection cut by someone else)
+ *   u8 body[]
+ * Before the handshake completes, the only alert is a clear ALERT frame
+ * (kind 3), which a client shows by its code alone: nothing authenticates it.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
-import { promisify } from "node:util";
-import { ChatError } from "../errors.ts";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { ChatError, isErrorCode, type ErrorCode } from "../errors.ts";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import {
   FrameKind,
@@ -38,29 +38,22 @@ import {
   type Frame,
 } from "./frames.ts";
 
-export const PROTOCOL_VERSION = 1;
-export const NONCE_BYTES = 16;
 export const IV_BYTES = 16;
 export const MAC_BYTES = 32;
 export const SEQ_BYTES = 8;
-const KDF_SALT = "cryptodev-lab chat v1";
-const HKDF_INFO = "cryptodev-lab chat v1 keys";
-/** Largest plaintext that fits a sealed frame (padding takes at least one byte). */
+
+/** The record protections this side implements, by suite id. */
+export const suites = {
+  1: "X25519, Ed25519, HKDF-SHA256, AES-128-CBC + HMAC-SHA256 (encrypt-then-MAC)",
+} as const;
+export type Suite = keyof typeof suites;
+
+export const ContentType = { DATA: 1, ALERT: 2 } as const;
+export type ContentType = (typeof ContentType)[keyof typeof ContentType];
+
+/** Largest body that fits a sealed frame (the type and the padding take a byte each at least). */
 export const MAX_PLAINTEXT =
-  Math.floor((MAX_FRAME - 1 - SEQ_BYTES - IV_BYTES - MAC_BYTES) / 16) * 16 - 1;
-
-const scrypt = promisify(scryptCb) as (
-  pw: string | Buffer,
-  salt: string | Buffer,
-  len: number,
-  opts: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
-
-/** The 32-byte master secret from the shared passphrase (scrypt, ~50 ms). */
-export async function deriveMaster(passphrase: string): Promise<Buffer> {
-  if (!passphrase) throw new ChatError("bad_request", "empty passphrase");
-  return scrypt(passphrase, KDF_SALT, 32, { N: 1 << 14, r: 8, p: 1, maxmem: 64 << 20 });
-}
+  Math.floor((MAX_FRAME - 1 - SEQ_BYTES - IV_BYTES - MAC_BYTES) / 16) * 16 - 2;
 
 /** HKDF-SHA256 (RFC 5869) with its HMACs through the provider. */
 export async function hkdf(
@@ -89,27 +82,24 @@ export interface SessionKeys {
   s2c: DirectionKeys;
 }
 
+const KEYS_INFO = "cryptodev-lab chat v2 keys";
+
+/**
+ * The session keys from the handshake's X25519 secret and transcript hash:
+ * HKDF-SHA256(ikm = shared, salt = transcript, info = label || suite).
+ */
 export async function deriveSessionKeys(
   p: CryptoProvider,
-  master: Buffer,
-  clientNonce: Buffer,
-  serverNonce: Buffer,
+  suite: Suite,
+  shared: Buffer,
+  transcript: Buffer,
 ): Promise<SessionKeys> {
-  const okm = await hkdf(
-    p,
-    master,
-    Buffer.concat([clientNonce, serverNonce]),
-    Buffer.from(HKDF_INFO),
-    96,
-  );
+  const info = Buffer.concat([Buffer.from(KEYS_INFO), Buffer.from([suite])]);
+  const okm = await hkdf(p, shared, transcript, info, 96);
   return {
     c2s: { enc: okm.subarray(0, 16), mac: okm.subarray(32, 64) },
     s2c: { enc: okm.subarray(16, 32), mac: okm.subarray(64, 96) },
   };
-}
-
-export function newNonce(): Buffer {
-  return randomBytes(NONCE_BYTES);
 }
 
 /**
@@ -126,56 +116,6 @@ export function randomIv(): Buffer {
   const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + IV_BYTES));
   ivOffset += IV_BYTES;
   return iv;
-}
-
-export function encodeClientHello(nonce: Buffer): Buffer {
-  return encodeFrame(FrameKind.HELLO, Buffer.concat([Buffer.from([PROTOCOL_VERSION]), nonce]));
-}
-
-export function parseClientHello(f: Frame): Buffer {
-  const p = framePayload(f);
-  if (f.kind !== FrameKind.HELLO || p.length !== 1 + NONCE_BYTES)
-    throw new ChatError("bad_hello", "expected a client hello frame");
-  if (p[0] !== PROTOCOL_VERSION)
-    throw new ChatError(
-      "bad_hello",
-      `protocol version ${p[0]} not supported (want ${PROTOCOL_VERSION})`,
-    );
-  return Buffer.from(p.subarray(1));
-}
-
-export async function serverConfirm(
-  p: CryptoProvider,
-  keys: SessionKeys,
-  clientNonce: Buffer,
-  serverNonce: Buffer,
-): Promise<Buffer> {
-  return p.hmacSha256(
-    keys.s2c.mac,
-    Buffer.concat([Buffer.from("server confirm"), clientNonce, serverNonce]),
-  );
-}
-
-export function encodeServerHello(nonce: Buffer, confirm: Buffer): Buffer {
-  return encodeFrame(
-    FrameKind.HELLO,
-    Buffer.concat([Buffer.from([PROTOCOL_VERSION]), nonce, confirm]),
-  );
-}
-
-export function parseServerHello(f: Frame): { nonce: Buffer; confirm: Buffer } {
-  const p = framePayload(f);
-  if (f.kind !== FrameKind.HELLO || p.length !== 1 + NONCE_BYTES + MAC_BYTES)
-    throw new ChatError("bad_hello", "expected a server hello frame");
-  if (p[0] !== PROTOCOL_VERSION)
-    throw new ChatError(
-      "bad_hello",
-      `server speaks protocol version ${p[0]}, not ${PROTOCOL_VERSION}`,
-    );
-  return {
-    nonce: Buffer.from(p.subarray(1, 1 + NONCE_BYTES)),
-    confirm: Buffer.from(p.subarray(1 + NONCE_BYTES)),
-  };
 }
 
 export function macEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -195,17 +135,24 @@ export function unpad(data: Buffer): Buffer | undefined {
   return data.subarray(0, data.length - n);
 }
 
-/** Encrypts then MACs one plaintext into a complete frame with sequence `seq`. */
+/** One opened record: its content type and body. */
+export interface OpenedRecord {
+  type: ContentType;
+  body: Buffer;
+}
+
+/** Encrypts then MACs one record into a complete frame with sequence `seq`. */
 export async function seal(
   p: CryptoProvider,
   keys: DirectionKeys,
   seq: number,
-  plaintext: Uint8Array,
+  type: ContentType,
+  body: Uint8Array,
   iv: Buffer = randomIv(),
 ): Promise<Buffer> {
-  if (plaintext.length > MAX_PLAINTEXT)
-    throw new ChatError("too_large", `message of ${plaintext.length} bytes over ${MAX_PLAINTEXT}`);
-  const ct = await p.aesCbcEncrypt(keys.enc, iv, pad(plaintext));
+  if (body.length > MAX_PLAINTEXT)
+    throw new ChatError("too_large", `message of ${body.length} bytes over ${MAX_PLAINTEXT}`);
+  const ct = await p.aesCbcEncrypt(keys.enc, iv, pad(Buffer.concat([Buffer.from([type]), body])));
   const bodyLen = 1 + SEQ_BYTES + IV_BYTES + ct.length + MAC_BYTES;
   const out = Buffer.alloc(LENGTH_BYTES + bodyLen);
   out.writeUInt32BE(bodyLen, 0);
@@ -229,37 +176,57 @@ export async function open(
   keys: DirectionKeys,
   expectedSeq: number,
   f: Frame,
-): Promise<Buffer> {
+): Promise<OpenedRecord> {
   if (f.kind !== FrameKind.SEALED)
-    throw new ChatError("bad_frame", `unexpected frame kind ${f.kind}`);
+    throw new ChatError("bad_frame", `unexpected frame kind ${f.kind} after the handshake`);
   const ctLen = f.raw.length - (5 + SEQ_BYTES + IV_BYTES + MAC_BYTES);
   if (ctLen < 16 || ctLen % 16 !== 0)
     throw new ChatError("bad_frame", "sealed frame of a bad size");
   const macStart = f.raw.length - MAC_BYTES;
   const mac = await p.hmacSha256(keys.mac, f.raw.subarray(0, macStart));
   if (!macEqual(mac, f.raw.subarray(macStart)))
-    throw new ChatError("bad_mac", "frame authentication failed (wrong passphrase or tampered)");
+    throw new ChatError("bad_mac", "frame authentication failed (tampered, or not this session)");
   const seq = f.raw.readBigUInt64BE(5);
   if (seq !== BigInt(expectedSeq))
     throw new ChatError("replay", `sequence ${seq} where ${expectedSeq} was expected`);
   const iv = f.raw.subarray(5 + SEQ_BYTES, 5 + SEQ_BYTES + IV_BYTES);
   const ct = f.raw.subarray(5 + SEQ_BYTES + IV_BYTES, macStart);
-  const padded = await p.aesCbcDecrypt(keys.enc, iv, ct);
-  const pt = unpad(padded);
-  if (!pt) throw new ChatError("bad_frame", "bad padding in an authenticated frame");
-  return Buffer.from(pt);
+  const pt = unpad(await p.aesCbcDecrypt(keys.enc, iv, ct));
+  if (!pt || pt.length < 1)
+    throw new ChatError("bad_frame", "bad padding in an authenticated frame");
+  const type = pt[0]!;
+  if (type !== ContentType.DATA && type !== ContentType.ALERT)
+    throw new ChatError("bad_frame", `unknown content type ${type}`);
+  return { type, body: Buffer.from(pt.subarray(1)) };
 }
 
-/** A clear ALERT frame: the error code and message as JSON, sent before closing. */
-export function encodeAlert(code: string, message: string): Buffer {
-  return encodeFrame(FrameKind.ALERT, Buffer.from(JSON.stringify({ code, message })));
+export interface Alert {
+  code: ErrorCode;
+  message: string;
 }
 
-export function parseAlert(f: Frame): { code: string; message: string } {
+/** An alert's body: the code and a message for humans, as JSON. */
+export function alertBody(code: ErrorCode, message: string): Buffer {
+  return Buffer.from(JSON.stringify({ code, message }), "utf8");
+}
+
+/** Reads an alert's body; an unknown or unreadable code becomes "internal". */
+export function parseAlertBody(body: Buffer): Alert {
   try {
-    const v = JSON.parse(framePayload(f).toString("utf8")) as { code?: unknown; message?: unknown };
-    return { code: String(v.code ?? "internal"), message: String(v.message ?? "") };
+    const v = JSON.parse(body.toString("utf8")) as { code?: unknown; message?: unknown };
+    const code = isErrorCode(v.code) ? v.code : "internal";
+    return { code, message: typeof v.message === "string" ? v.message : "" };
   } catch {
     return { code: "bad_frame", message: "unreadable alert" };
   }
+}
+
+/** A clear ALERT frame (before the handshake completes), sent just before closing. */
+export function encodeClearAlert(code: ErrorCode, message: string): Buffer {
+  return encodeFrame(FrameKind.ALERT, alertBody(code, message));
+}
+
+/** Reads a clear ALERT frame. Its content is unauthenticated: show the code, never the text. */
+export function parseClearAlert(f: Frame): Alert {
+  return parseAlertBody(framePayload(f));
 }

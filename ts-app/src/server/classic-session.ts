@@ -10,6 +10,11 @@
  * SERVER_FAILURE; 8-byte fields without a NUL are read as 8 characters.
  * There is no integrity in this mode (the seed has none): a wrong key gives
  * garbage requests, which get SERVER_FAILURE answers.
+ *
+ * Limits as in secure mode: a first successful request within the login
+ * deadline (a silent or failing peer is closed), the per-account and
+ * per-address login backoff, and the connection closed after a few failed
+ * password checks.
  */
 import { ChatError } from "../errors.ts";
 import {
@@ -34,14 +39,20 @@ interface Answer {
 export class ClassicSession implements Session {
   private readonly reader = new PacketReader();
 
+  private succeeded = false;
+  private failedLogins = 0;
+  private closing = false;
+
   constructor(
     private readonly conn: Connection,
     private readonly ctx: ServerContext,
   ) {
     conn.onTimeout = () => conn.end();
+    conn.startLoginDeadline(ctx.limits.loginTimeoutMs);
   }
 
   onData(chunk: Buffer): void {
+    if (this.closing) return;
     const packets = this.reader.push(chunk);
     for (const p of packets) {
       this.conn.touch();
@@ -64,11 +75,22 @@ export class ClassicSession implements Session {
     try {
       const { provider, classicKey, classicIv } = this.ctx;
       if (!classicKey || !classicIv) throw new ChatError("internal", "classic mode without key/IV");
+      if (this.closing) return;
       const plain = await provider.aesCbcDecrypt(classicKey, classicIv, wire);
       const a = await this.execute(decodePacket(plain));
       this.conn.log.debug(`${a.ok ? "SUCCESS" : "FAILURE"}: ${a.text}`);
+      if (a.ok && !this.succeeded) {
+        this.succeeded = true;
+        this.conn.loggedIn();
+        this.ctx.loggedIn(this.conn);
+      }
       const answer = answerPacket(a.ok, a.text, a.id ?? 0);
       this.conn.write(await provider.aesCbcEncrypt(classicKey, classicIv, answer));
+      if (this.failedLogins >= this.ctx.limits.maxFailedLoginsPerConnection && !this.closing) {
+        this.closing = true;
+        this.conn.log.warn(`${this.failedLogins} failed password checks: closing`);
+        this.conn.end();
+      }
     } finally {
       this.conn.done();
     }
@@ -76,7 +98,16 @@ export class ClassicSession implements Session {
 
   private async execute(p: ClassicPacket): Promise<Answer> {
     if (p.packetType !== PacketType.QUESTION) return { ok: false, text: "Failed Question" };
-    const { model } = this.ctx;
+    const { model, auth } = this.ctx;
+    const address = this.conn.address;
+    const check = async (user: string, password: string) => {
+      try {
+        await auth.check(user, password, address);
+      } catch (e) {
+        if ((e as ChatError).code === "auth_failed") this.failedLogins++;
+        throw e;
+      }
+    };
     const [a1, a2, a3, a4] = [p.arg1, p.arg2, p.arg3, p.arg4].map(fieldText) as [
       string,
       string,
@@ -86,27 +117,27 @@ export class ClassicSession implements Session {
     try {
       switch (p.command) {
         case Command.CREATE_USER:
-          await model.register(a1, a2);
+          await auth.register(a1, a2, address);
           return { ok: true, text: "User created successfully." };
         case Command.CREATE_CHANNEL:
           // The seed asks no password here; the creator must exist, and a
           // password, when given, must be right.
-          if (a2) await model.authenticate(a1, a2);
+          if (a2) await check(a1, a2);
           model.createChannel(a1, a3);
           return { ok: true, text: `Created channel ${a3}` };
         case Command.ADD_USER:
-          await model.authenticate(a1, a2);
+          await check(a1, a2);
           model.addMember(a1, a3, a4);
           return { ok: true, text: `added user ${a4} to ${a3}` };
         case Command.SEND: {
-          await model.authenticate(a1, a2);
+          await check(a1, a2);
           const text = bodyText(p);
           if (text === undefined) return { ok: false, text: `Bad length ${p.length} (0..260)` };
           const m = await model.send(a1, a3, text);
           return { ok: true, text: "Sent packet successfully", id: m.id };
         }
         case Command.READ: {
-          await model.authenticate(a1, a2);
+          await check(a1, a2);
           model.checkMember(a1, a3);
           const lastId = model.lastId(a3);
           try {
@@ -136,10 +167,6 @@ function classicText(e: ChatError): string {
       return "User already exists";
     case "channel_exists":
       return "Channel already exists.";
-    case "no_such_channel":
-      return "Channel requested not found";
-    case "no_such_user":
-      return "No such user exists";
     case "not_member":
       return "Access denied for that channel";
     default:

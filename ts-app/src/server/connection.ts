@@ -1,10 +1,12 @@
 /**
  * One accepted TCP connection, protocol-agnostic: a never-reused id, a
- * sequential task queue for its requests, backpressure both ways, and the
+ * sequential task queue for its requests, backpressure both ways (output
+ * counted per connection and against a server-wide budget), and the login,
  * idle and slow-peer timers. The wire protocols (secure, classic) sit on top.
  */
 import type { Socket } from "node:net";
 import type { Logger } from "../log.ts";
+import { addressGroup } from "./limits.ts";
 
 export interface ConnectionLimits {
   /** Close when no complete frame arrived for this long (0 = never). */
@@ -23,11 +25,32 @@ export const defaultLimits: ConnectionLimits = {
   idleTimeoutMs: 10 * 60_000,
   frameTimeoutMs: 10_000,
   outHighWater: 256 * 1024,
-  outMax: 8 * 1024 * 1024,
+  outMax: 4 * 1024 * 1024,
   maxInflight: 64,
 };
 
-export type TimeoutKind = "idle" | "frame";
+export type TimeoutKind = "idle" | "frame" | "login";
+
+/**
+ * Bytes written and not yet taken by the kernel, summed over every
+ * connection. Past `max`, a connection that writes more while it holds
+ * over its fair share (max / connections, at least `minShare`) is dropped:
+ * the peers that do not read pay, not the server's memory, which stays
+ * within about twice `max`.
+ */
+export class OutputBudget {
+  used = 0;
+  connections = 0;
+  constructor(
+    readonly max: number,
+    readonly minShare: number,
+  ) {}
+
+  overFor(held: number): boolean {
+    if (this.used <= this.max) return false;
+    return held > Math.max(this.minShare, this.max / Math.max(1, this.connections));
+  }
+}
 
 export class Connection {
   closed = false;
@@ -37,6 +60,11 @@ export class Connection {
   private pausedBy = new Set<"inflight" | "output">();
   private idleTimer: NodeJS.Timeout | undefined;
   private frameTimer: NodeJS.Timeout | undefined;
+  private loginTimer: NodeJS.Timeout | undefined;
+  /** Bytes written and not yet taken by the kernel, as last seen. */
+  private outBytes = 0;
+  /** The peer's address group (limits count by it): an IPv4 address or an IPv6 /64. */
+  readonly address: string;
   private readonly closers: (() => void)[] = [];
   /** Set by the protocol: what to do when a timer fires. */
   onTimeout: (kind: TimeoutKind) => void = () => this.destroy();
@@ -46,8 +74,11 @@ export class Connection {
     readonly socket: Socket,
     readonly limits: ConnectionLimits,
     readonly log: Logger,
+    private readonly budget: OutputBudget = new OutputBudget(Infinity, 0),
   ) {
-    socket.on("drain", () => this.unpause("output"));
+    this.address = addressGroup(socket.remoteAddress);
+    budget.connections++;
+    socket.on("drain", () => this.syncOutput());
     socket.on("close", () => this.finish());
     socket.on("error", (e: NodeJS.ErrnoException) => {
       this.log.debug(`socket error: ${e.code ?? e.message}`);
@@ -123,12 +154,29 @@ export class Connection {
 
   write(buf: Buffer): void {
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
-    this.socket.write(buf);
-    const queued = this.socket.writableLength;
-    if (queued > this.limits.outMax) {
-      this.log.warn(`peer does not read (${queued} bytes queued): dropping it`);
+    this.socket.write(buf, () => this.syncOutput());
+    this.syncOutput();
+    this.checkOutput();
+  }
+
+  /** Takes the socket's unsent byte count into this connection's and the budget's. */
+  private syncOutput(): void {
+    if (this.closed) return;
+    const now = this.socket.writableLength;
+    this.budget.used += now - this.outBytes;
+    this.outBytes = now;
+    if (now <= this.limits.outHighWater) this.unpause("output");
+  }
+
+  private checkOutput(): void {
+    const mine = this.outBytes;
+    if (mine > this.limits.outMax) {
+      this.log.warn(`peer does not read (${mine} bytes queued): dropping it`);
       this.destroy();
-    } else if (queued > this.limits.outHighWater) {
+    } else if (this.budget.overFor(mine)) {
+      this.log.warn(`server output budget spent; this peer holds ${mine} bytes: dropping it`);
+      this.destroy();
+    } else if (mine > this.limits.outHighWater) {
       this.pause("output");
     }
   }
@@ -144,6 +192,16 @@ export class Connection {
   destroy(): void {
     if (!this.socket.destroyed) this.socket.destroy();
     this.finish();
+  }
+
+  /** Starts the deadline for logging in (cleared by loggedIn()). */
+  startLoginDeadline(ms: number): void {
+    if (ms > 0 && !this.closed) this.loginTimer = setTimeout(() => this.fire("login"), ms);
+  }
+
+  loggedIn(): void {
+    clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
   }
 
   /** A complete frame arrived: restart the idle timer. */
@@ -172,7 +230,13 @@ export class Connection {
 
   private fire(kind: TimeoutKind): void {
     if (this.closed) return;
-    this.log.info(kind === "idle" ? "idle timeout" : "slow peer: frame not completed in time");
+    this.log.info(
+      kind === "idle"
+        ? "idle timeout"
+        : kind === "login"
+          ? "no login in time"
+          : "slow peer: frame not completed in time",
+    );
     this.onTimeout(kind);
   }
 
@@ -191,6 +255,10 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.frameTimer);
+    clearTimeout(this.loginTimer);
+    this.budget.used -= this.outBytes;
+    this.budget.connections--;
+    this.outBytes = 0;
     for (const fn of this.closers.splice(0)) fn();
   }
 }

@@ -1,34 +1,39 @@
 /**
- * Secure mode on one connection: handshake, then sealed request frames in,
- * sealed responses and pushes out, in sequence. Any framing, MAC or
- * sequence error ends this connection with a clear ALERT; nothing a peer
- * sends can affect another connection.
+ * Secure mode on one connection: the handshake (protocol/handshake.ts),
+ * then sealed records both ways: requests in; responses, pushes and a
+ * final alert out, in sequence. Until the handshake is done only a hello
+ * of at most MAX_HELLO_FRAME bytes is read; until a login, frames of at
+ * most PREAUTH_MAX_FRAME and only register, login and ping; the whole must
+ * happen within the login deadline. Every error after the handshake ends
+ * the connection with an authenticated alert, an orderly end with the
+ * `close` alert; nothing a peer sends can affect another connection.
  */
 import { ChatError } from "../errors.ts";
-import { FrameKind, FrameReader, type Frame } from "../protocol/frames.ts";
+import { FrameKind, FrameReader, MAX_FRAME, type Frame } from "../protocol/frames.ts";
+import { MAX_HELLO_FRAME, serverHandshake } from "../protocol/handshake.ts";
 import {
   errorResponse,
   okResponse,
   parseRequest,
   type ChatMessage,
-  type Push,
   type Request,
   type Response,
 } from "../protocol/messages.ts";
 import {
-  deriveSessionKeys,
-  encodeAlert,
-  encodeServerHello,
-  newNonce,
+  ContentType,
   MAX_PLAINTEXT,
+  alertBody,
+  encodeClearAlert,
   open,
-  parseClientHello,
+  parseAlertBody,
   seal,
-  serverConfirm,
   type SessionKeys,
 } from "../protocol/secure.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, TimeoutKind } from "./connection.ts";
 import type { ServerContext, Session } from "./context.ts";
+
+/** Largest frame before a login: a register or login request with its longest fields. */
+export const PREAUTH_MAX_FRAME = 2048;
 
 /** Room left in a frame for a history page (the rest of the answer is small). */
 const responseBudget = MAX_PLAINTEXT - 1024;
@@ -49,36 +54,42 @@ export function fitNewest(messages: ChatMessage[], budget: number): ChatMessage[
   return messages.slice(start);
 }
 
-/** Failed logins after which the connection is closed. */
-export const maxFailedLogins = 5;
+const timeoutText: Record<TimeoutKind, string> = {
+  idle: "idle timeout",
+  frame: "frame not completed in time",
+  login: "no handshake and login in time",
+};
 
 export class SecureSession implements Session {
-  private readonly reader = new FrameReader();
+  private readonly reader = new FrameReader(MAX_HELLO_FRAME);
   private keys: SessionKeys | undefined;
   private recvSeq = 0;
   private sendSeq = 0;
   private out: Promise<void> = Promise.resolve();
   private user: string | undefined;
   private readonly subs = new Set<string>();
-  private failed = false;
+  /** No more input is handled (an error, or the peer's close). */
+  private inputEnded = false;
+  /** The final alert is queued: nothing more is sent. */
+  private finalQueued = false;
   private failedLogins = 0;
+  /** Records queued on the output chain and not yet sealed. */
+  private pendingRecords = 0;
 
   constructor(
     private readonly conn: Connection,
     private readonly ctx: ServerContext,
   ) {
-    conn.onTimeout = (kind) =>
-      this.fail(
-        new ChatError("timeout", kind === "idle" ? "idle timeout" : "frame not completed in time"),
-      );
+    conn.onTimeout = (kind) => this.fail(new ChatError("timeout", timeoutText[kind]));
     conn.onClose(() => {
       for (const ch of this.subs) ctx.hub.unsubscribe(ch, conn.id);
     });
     conn.expectFrameNow();
+    conn.startLoginDeadline(ctx.limits.loginTimeoutMs);
   }
 
   onData(chunk: Buffer): void {
-    if (this.failed) return;
+    if (this.inputEnded) return;
     let frames: Frame[];
     try {
       frames = this.reader.push(chunk);
@@ -96,34 +107,33 @@ export class SecureSession implements Session {
 
   onEnd(): void {
     // Answer everything read (sends included, once durable), then close.
-    void this.conn.settled().then(() => this.out.then(() => this.conn.end()));
+    void this.conn.settled().then(() => this.close("close", "end of session"));
   }
 
   shutdown(): void {
-    void this.conn.settled().then(() => {
-      if (this.keys && !this.failed) this.sendPush({ push: "shutdown" });
-      return this.out.then(() => this.conn.end());
-    });
+    void this.conn.settled().then(() => this.close("shutdown", "the server is stopping"));
   }
 
   private async handle(f: Frame): Promise<void> {
     try {
-      if (this.failed) return;
-      if (f.kind === FrameKind.ALERT) {
-        this.conn.end();
-        return;
-      }
+      if (this.inputEnded) return;
       if (!this.keys) {
         await this.handshake(f);
         return;
       }
-      const keys = this.keys;
-      const pt = await open(this.ctx.provider, keys.c2s, this.recvSeq, f);
+      const rec = await open(this.ctx.provider, this.keys.c2s, this.recvSeq, f);
       this.recvSeq++;
+      if (rec.type === ContentType.ALERT) {
+        const a = parseAlertBody(rec.body);
+        if (a.code !== "close") this.conn.log.info(`peer closed with ${a.code}`);
+        this.inputEnded = true;
+        this.onEnd();
+        return;
+      }
       const partial: { id?: number } = {};
       let req: Request;
       try {
-        req = parseRequest(pt.toString("utf8"), partial);
+        req = parseRequest(rec.body.toString("utf8"), partial);
       } catch (e) {
         if (partial.id === undefined) throw e;
         const ce = e as ChatError;
@@ -139,47 +149,35 @@ export class SecureSession implements Session {
   }
 
   private async handshake(f: Frame): Promise<void> {
-    const clientNonce = parseClientHello(f);
-    const serverNonce = newNonce();
-    const { provider, master } = this.ctx;
-    if (!master) throw new ChatError("internal", "secure mode without a master key");
-    const keys = await deriveSessionKeys(provider, master, clientNonce, serverNonce);
-    const confirm = await serverConfirm(provider, keys, clientNonce, serverNonce);
-    this.keys = keys;
-    this.conn.write(encodeServerHello(serverNonce, confirm));
+    if (f.kind === FrameKind.ALERT) {
+      this.inputEnded = true;
+      this.conn.end();
+      return;
+    }
+    if (f.kind !== FrameKind.HELLO) throw new ChatError("bad_hello", "expected a client hello");
+    const { provider, hostKey } = this.ctx;
+    if (!hostKey) throw new ChatError("internal", "secure mode without a host key");
+    const hs = await serverHandshake(provider, hostKey, f);
+    this.keys = hs.keys;
+    this.reader.setMaxFrame(PREAUTH_MAX_FRAME);
+    this.conn.write(hs.reply);
     this.conn.log.debug("handshake done");
   }
 
   /** Runs one request; errors of the chat model become error responses. */
   private async dispatch(req: Request): Promise<void> {
-    const { model } = this.ctx;
+    const { model, auth } = this.ctx;
     const reply = (r: Record<string, unknown> = {}) => this.sendResponse(okResponse(req.id, r));
     try {
       switch (req.op) {
         case "ping":
           return reply();
         case "register":
-          await model.register(req.user, req.password);
+          await auth.register(req.user, req.password, this.conn.address);
           this.conn.log.info(`registered user ${req.user}`);
           return reply();
         case "login":
-          if (this.user)
-            throw new ChatError("already_logged_in", `already logged in as ${this.user}`);
-          try {
-            await model.authenticate(req.user, req.password);
-          } catch (e) {
-            // Password guessing costs a connection every few tries.
-            if (++this.failedLogins >= maxFailedLogins) {
-              this.conn.log.warn(`${this.failedLogins} failed logins: closing`);
-              this.sendError(req.id, e);
-              this.fail(new ChatError("too_many", "too many failed logins"));
-              return;
-            }
-            throw e;
-          }
-          this.user = req.user;
-          this.conn.log.info(`logged in as ${req.user}`);
-          return reply({ user: req.user });
+          return await this.login(req.id, req.user, req.password);
       }
       const user = this.user;
       if (!user) throw new ChatError("not_logged_in", `${req.op} needs a login first`);
@@ -187,8 +185,16 @@ export class SecureSession implements Session {
         case "createChannel":
           model.createChannel(user, req.channel);
           return reply({ channel: req.channel });
-        case "addMember":
-          model.addMember(user, req.channel, req.user);
+        case "invite":
+          model.invite(user, req.channel, req.user);
+          return reply();
+        case "invitations":
+          return reply({ invitations: model.invitations(user) });
+        case "accept":
+          model.accept(user, req.channel);
+          return reply({ channel: req.channel, lastId: model.lastId(req.channel) });
+        case "decline":
+          model.decline(user, req.channel);
           return reply();
         case "send": {
           // Not awaited in the queue: later requests go on while the batch
@@ -211,10 +217,13 @@ export class SecureSession implements Session {
         }
         case "subscribe": {
           model.checkMember(user, req.channel);
-          if (!this.subs.has(req.channel) && this.subs.size >= this.ctx.maxSubscriptions)
-            throw new ChatError("too_many", `at most ${this.ctx.maxSubscriptions} subscriptions`);
+          const max = this.ctx.limits.maxSubscriptions;
+          if (!this.subs.has(req.channel) && this.subs.size >= max)
+            throw new ChatError("too_many", `at most ${max} subscriptions`);
           this.subs.add(req.channel);
-          this.ctx.hub.subscribe(req.channel, this.conn.id, (push) => this.sendBytes(push));
+          this.ctx.hub.subscribe(req.channel, this.conn.id, (push) =>
+            this.sendRecord(ContentType.DATA, push),
+          );
           return reply({ lastId: model.lastId(req.channel) });
         }
         case "unsubscribe":
@@ -229,6 +238,28 @@ export class SecureSession implements Session {
     }
   }
 
+  private async login(id: number, user: string, password: string): Promise<void> {
+    if (this.user) throw new ChatError("already_logged_in", `already logged in as ${this.user}`);
+    try {
+      await this.ctx.auth.check(user, password, this.conn.address);
+    } catch (e) {
+      const max = this.ctx.limits.maxFailedLoginsPerConnection;
+      if ((e as ChatError).code === "auth_failed" && ++this.failedLogins >= max) {
+        this.conn.log.warn(`${this.failedLogins} failed logins: closing`);
+        this.sendError(id, e);
+        this.fail(new ChatError("too_many", "too many failed logins"));
+        return;
+      }
+      throw e;
+    }
+    this.user = user;
+    this.conn.loggedIn();
+    this.ctx.loggedIn(this.conn);
+    this.reader.setMaxFrame(MAX_FRAME);
+    this.conn.log.info(`logged in as ${user}`);
+    this.sendResponse(okResponse(id, { user }));
+  }
+
   private sendError(id: number, e: unknown): void {
     if (e instanceof ChatError) {
       this.sendResponse(errorResponse(id, e.code, e.message));
@@ -239,46 +270,68 @@ export class SecureSession implements Session {
   }
 
   private sendResponse(r: Response): void {
-    const data = Buffer.from(JSON.stringify(r), "utf8");
-    if (data.length > MAX_PLAINTEXT) {
-      this.sendSealed(errorResponse(r.id, "too_large", "the answer would not fit in a frame"));
-      return;
-    }
-    this.sendBytes(data);
+    let data = Buffer.from(JSON.stringify(r), "utf8");
+    if (data.length > MAX_PLAINTEXT)
+      data = Buffer.from(
+        JSON.stringify(errorResponse(r.id, "too_large", "the answer would not fit in a frame")),
+      );
+    this.sendRecord(ContentType.DATA, data);
   }
 
-  private sendPush(p: Push): void {
-    this.sendSealed(p);
+  /** Queues one record (a response or a push); nothing after the final alert. */
+  private sendRecord(type: ContentType, data: Buffer): void {
+    if (this.finalQueued) return;
+    this.queueSeal(type, data);
   }
 
-  /** Seals in order on the output chain; sequence numbers follow write order. */
-  private sendSealed(obj: Response | Push): void {
-    this.sendBytes(Buffer.from(JSON.stringify(obj), "utf8"));
-  }
-
-  private sendBytes(data: Buffer): void {
+  /**
+   * Seals in order on the output chain (sequence numbers follow write
+   * order). A peer whose records pile up faster than they are sealed
+   * (pushes outrunning the cipher) is dropped; written frames count in the
+   * connection's and the server's output limits (connection.ts).
+   */
+  private queueSeal(type: ContentType, data: Buffer): Promise<void> {
     const keys = this.keys;
-    if (!keys || this.failed || this.conn.closed) return;
+    if (!keys || this.conn.closed) return this.out;
+    if (++this.pendingRecords > this.ctx.limits.maxPendingRecords) {
+      this.conn.log.warn(`${this.pendingRecords} records waiting to be sealed: dropping the peer`);
+      this.conn.destroy();
+      return this.out;
+    }
     this.out = this.out.then(async () => {
-      if (this.conn.closed) return;
       try {
-        this.conn.write(await seal(this.ctx.provider, keys.s2c, this.sendSeq++, data));
+        if (!this.conn.closed)
+          this.conn.write(await seal(this.ctx.provider, keys.s2c, this.sendSeq++, type, data));
       } catch (e) {
         this.conn.log.error(`sealing failed: ${(e as Error).message}`);
         this.conn.destroy();
+      } finally {
+        this.pendingRecords--;
       }
     });
+    return this.out;
   }
 
-  /** Ends the connection with a clear ALERT naming the error. */
+  /** Ends the connection: after what is queued, the alert (sealed once keys exist), then FIN. */
+  private close(code: ChatError["code"], message: string): void {
+    if (this.finalQueued) return;
+    this.finalQueued = true;
+    this.inputEnded = true;
+    if (!this.keys) {
+      this.conn.end(code === "close" ? undefined : encodeClearAlert(code, message));
+      return;
+    }
+    void this.queueSeal(ContentType.ALERT, alertBody(code, message)).then(() => this.conn.end());
+  }
+
+  /** Ends the connection with an alert naming the error. */
   private fail(e: unknown): void {
-    if (this.failed) return;
-    this.failed = true;
+    if (this.finalQueued) return;
     const ce =
       e instanceof ChatError ? e : new ChatError("internal", (e as Error)?.message ?? String(e));
     if (ce.code === "internal")
       this.conn.log.error(`closing: ${(e as Error)?.stack ?? ce.message}`);
     else this.conn.log.info(`closing: ${ce.code}: ${ce.message}`);
-    void this.out.then(() => this.conn.end(encodeAlert(ce.code, ce.message)));
+    this.close(ce.code, ce.code === "internal" ? "internal server error" : ce.message);
   }
 }

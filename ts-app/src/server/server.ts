@@ -1,22 +1,29 @@
 /**
  * The chat server: a node:net listener, a registry of connections by a
- * never-reused numeric id, one protocol session per connection, and a clean
- * stop (no new connections, answer what is queued, commit pending sends,
- * tell secure clients, close).
+ * never-reused numeric id, one protocol session per connection, admission
+ * by per-address caps, a server-wide output budget, password hashing on
+ * threads of its own, and a clean stop (no new connections, answer what is
+ * queued, commit pending sends, tell secure clients, close).
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import type { Logger } from "../log.ts";
 import { ChatModel } from "../model/chat.ts";
-import { encodeAlert } from "../protocol/secure.ts";
+import { PasswordHasher } from "../model/password.ts";
+import { HostKey } from "../protocol/keys.ts";
+import { encodeClearAlert } from "../protocol/secure.ts";
 import type { ChatStore } from "../store/store.ts";
+import { Admission } from "./admission.ts";
+import { Authenticator } from "./auth.ts";
 import { ClassicSession } from "./classic-session.ts";
-import { Connection, defaultLimits, type ConnectionLimits } from "./connection.ts";
+import { Connection, OutputBudget, defaultLimits, type ConnectionLimits } from "./connection.ts";
 import type { ServerContext, Session } from "./context.ts";
 import { Hub } from "./hub.ts";
+import { addressGroup, defaultServerLimits, type ServerLimits } from "./limits.ts";
 import { SecureSession } from "./secure-session.ts";
 
 export type Mode = "secure" | "classic";
+export type Limits = ConnectionLimits & ServerLimits;
 
 export interface ServerOptions {
   mode: Mode;
@@ -25,45 +32,77 @@ export interface ServerOptions {
   store: ChatStore;
   provider: CryptoProvider;
   log: Logger;
-  /** Secure mode: the scrypt-derived master secret (see protocol/secure.ts). */
-  master?: Buffer;
+  /** Secure mode: the Ed25519 host key; by default the store's (made on first use). */
+  hostKey?: HostKey;
   /** Classic mode: AES-128 key and IV, 16 bytes each. */
   classicKey?: Buffer;
   classicIv?: Buffer;
-  limits?: Partial<ConnectionLimits>;
-  maxConnections?: number;
-  maxSubscriptions?: number;
+  limits?: Partial<Limits>;
+  /** Password hashing; by default one of the server's own, closed by stop(). */
+  hasher?: PasswordHasher;
+}
+
+const hostKeyMeta = "host_key_ed25519_pkcs8";
+
+/** The store's host key, generated and saved on first use. */
+export function storedHostKey(store: ChatStore): HostKey {
+  const saved = store.getMeta(hostKeyMeta);
+  if (saved) return HostKey.fromPkcs8(Buffer.from(saved, "base64"));
+  const key = HostKey.generate();
+  store.setMeta(hostKeyMeta, key.pkcs8().toString("base64"));
+  return key;
 }
 
 export class ChatServer {
   private readonly server: Server;
   private readonly conns = new Map<number, { conn: Connection; session: Session }>();
+  private readonly authenticated = new Set<number>();
   private nextId = 1;
   private readonly ctx: ServerContext;
-  private readonly limits: ConnectionLimits;
+  private readonly limits: Limits;
+  private readonly admission: Admission;
+  private readonly budget: OutputBudget;
+  private readonly hasher: PasswordHasher;
   private stopping: Promise<void> | undefined;
   readonly model: ChatModel;
+  /** Secure mode: the server's identity, which clients pin. */
+  readonly hostKey: HostKey | undefined;
 
   constructor(private readonly opts: ServerOptions) {
-    if (opts.mode === "secure" && !opts.master) throw new Error("secure mode needs a master key");
     if (
       opts.mode === "classic" &&
       (opts.classicKey?.length !== 16 || opts.classicIv?.length !== 16)
     )
       throw new Error("classic mode needs a 16-byte key and IV");
-    this.limits = { ...defaultLimits, ...opts.limits };
-    this.model = new ChatModel(opts.store);
+    this.limits = { ...defaultLimits, ...defaultServerLimits, ...opts.limits };
+    this.hostKey = opts.mode === "secure" ? (opts.hostKey ?? storedHostKey(opts.store)) : undefined;
+    this.model = new ChatModel(opts.store, this.limits);
+    this.hasher =
+      opts.hasher ??
+      new PasswordHasher({
+        threads: this.limits.hashThreads,
+        queuePerKey: this.limits.hashQueuePerAddress,
+        queue: this.limits.hashQueue,
+      });
+    this.admission = new Admission(this.limits);
+    this.budget = new OutputBudget(this.limits.outputBudget, this.limits.outputMinShare);
     const hub = new Hub();
     this.model.onMessage((channel, m) => hub.publish(channel, m));
     this.ctx = {
       model: this.model,
+      auth: new Authenticator(opts.store, this.hasher, this.limits),
       provider: opts.provider,
       hub,
       log: opts.log,
-      master: opts.master,
+      limits: this.limits,
+      hostKey: this.hostKey,
       classicKey: opts.classicKey,
       classicIv: opts.classicIv,
-      maxSubscriptions: opts.maxSubscriptions ?? 64,
+      loggedIn: (conn) => {
+        if (this.authenticated.has(conn.id)) return;
+        this.authenticated.add(conn.id);
+        this.admission.authenticated(conn.address);
+      },
     };
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.accept(s));
   }
@@ -85,6 +124,11 @@ export class ChatServer {
     return this.conns.size;
   }
 
+  /** Bytes waiting to be sealed or sent, over every connection. */
+  get outputBytes(): number {
+    return this.budget.used;
+  }
+
   private accept(socket: Socket): void {
     const id = this.nextId++;
     const log = this.opts.log.child(`conn#${id}`);
@@ -92,9 +136,11 @@ export class ChatServer {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= (this.opts.maxConnections ?? 1024)) {
-      log.warn("too many connections: refused");
-      if (this.opts.mode === "secure") socket.end(encodeAlert("too_many", "server is full"));
+    const address = addressGroup(socket.remoteAddress);
+    const refused = this.admission.admit(address);
+    if (refused) {
+      log.warn(`refused ${address}: ${refused}`);
+      if (this.opts.mode === "secure") socket.end(encodeClearAlert("too_many", refused));
       else socket.destroy();
       // Read (and drop) until the peer closes, so its FIN is seen; never linger.
       socket.on("error", () => {});
@@ -103,7 +149,7 @@ export class ChatServer {
       return;
     }
     log.debug(`accepted from ${socket.remoteAddress}:${socket.remotePort}`);
-    const conn = new Connection(id, socket, this.limits, log);
+    const conn = new Connection(id, socket, this.limits, log, this.budget);
     const session: Session =
       this.opts.mode === "secure"
         ? new SecureSession(conn, this.ctx)
@@ -111,6 +157,7 @@ export class ChatServer {
     this.conns.set(id, { conn, session });
     conn.onClose(() => {
       this.conns.delete(id);
+      this.admission.release(address, this.authenticated.delete(id));
       log.debug("closed");
     });
     socket.on("data", (chunk: Buffer) => session.onData(chunk));
@@ -134,6 +181,7 @@ export class ChatServer {
       for (const { conn } of this.conns.values()) conn.destroy();
       await closed;
       this.model.flush();
+      if (!this.opts.hasher) await this.hasher.close();
       this.opts.store.close();
     })();
     return this.stopping;

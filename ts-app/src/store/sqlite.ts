@@ -7,11 +7,17 @@
  * server acknowledges a SEND only after the commit holding it returned, and
  * batches the SENDs that arrive together into one transaction (group
  * commit), so the fsync cost is shared.
+ *
+ * The file holds password hashes and the server's host key: it is created
+ * 0600 in a directory created 0700, and a symlink, another user's file or
+ * a directory others may write to is refused (private-file.ts). A database
+ * belongs to one wire mode, recorded on first use: classic mode (no
+ * integrity, passwords in every packet) never opens secure mode's accounts.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import type { ChatStore, NewMessage } from "./store.ts";
+import { UnsafePathError } from "../errors.ts";
+import { preparePrivateFile } from "../private-file.ts";
+import type { ChatStore, Invitation, NewMessage, StoreMode } from "./store.ts";
 
 const schema = `
 CREATE TABLE IF NOT EXISTS users (
@@ -30,6 +36,18 @@ CREATE TABLE IF NOT EXISTS members (
   PRIMARY KEY (channel, user)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members(user);
+CREATE TABLE IF NOT EXISTS invitations (
+  channel TEXT NOT NULL REFERENCES channels(name),
+  user TEXT NOT NULL REFERENCES users(name),
+  inviter TEXT NOT NULL REFERENCES users(name),
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (user, channel)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_by_inviter ON invitations(inviter);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
   channel TEXT NOT NULL REFERENCES channels(name),
   id INTEGER NOT NULL,
@@ -47,8 +65,18 @@ interface MessageRow {
   ts: number;
 }
 
-export function openSqliteStore(path: string): ChatStore {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+export interface OpenOptions {
+  /** The wire mode; a database recorded for the other mode is refused. */
+  mode?: StoreMode;
+  /** Told when an existing file's permissions were tightened to 0600. */
+  onNotice?: (message: string) => void;
+}
+
+export function openSqliteStore(path: string, opts: OpenOptions = {}): ChatStore {
+  if (path !== ":memory:") {
+    const f = preparePrivateFile(path, ["-wal", "-shm", "-journal"]);
+    if (f.tightened) opts.onNotice?.(`${path} was readable by other users: now 0600`);
+  }
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
@@ -59,7 +87,6 @@ export function openSqliteStore(path: string): ChatStore {
   const q = {
     pw: db.prepare<[string], { pwhash: string }>("SELECT pwhash FROM users WHERE name = ?"),
     addUser: db.prepare("INSERT OR IGNORE INTO users(name, pwhash, created) VALUES (?, ?, ?)"),
-    chan: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM channels WHERE name = ?"),
     addChan: db.prepare("INSERT OR IGNORE INTO channels(name, creator, created) VALUES (?, ?, ?)"),
     member: db.prepare<[string, string], { one: number }>(
       "SELECT 1 AS one FROM members WHERE channel = ? AND user = ?",
@@ -78,7 +105,41 @@ export function openSqliteStore(path: string): ChatStore {
     chans: db.prepare<[string], { channel: string }>(
       "SELECT channel FROM members WHERE user = ? ORDER BY channel",
     ),
+    nChans: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM members WHERE user = ?"),
+    invite: db.prepare(
+      "INSERT OR IGNORE INTO invitations(channel, user, inviter, ts) VALUES (?, ?, ?, ?)",
+    ),
+    invitesTo: db.prepare<[string], Invitation>(
+      'SELECT channel, inviter AS "from", ts FROM invitations WHERE user = ? ORDER BY ts, channel',
+    ),
+    nInvitesTo: db.prepare<[string], { n: number }>(
+      "SELECT COUNT(*) AS n FROM invitations WHERE user = ?",
+    ),
+    nInvitesFrom: db.prepare<[string], { n: number }>(
+      "SELECT COUNT(*) AS n FROM invitations WHERE inviter = ?",
+    ),
+    uninvite: db.prepare("DELETE FROM invitations WHERE channel = ? AND user = ?"),
+    getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
+    setMeta: db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"),
   };
+
+  if (opts.mode) {
+    const recorded = q.getMeta.get("mode")?.value;
+    if (recorded === undefined) q.setMeta.run("mode", opts.mode);
+    else if (recorded !== opts.mode) {
+      db.close();
+      throw new UnsafePathError(
+        path,
+        `this database belongs to ${recorded} mode; ${opts.mode} mode never shares its accounts (give it its own --db)`,
+      );
+    }
+  }
+
+  const accept = db.transaction((channel: string, user: string): boolean => {
+    if (q.uninvite.run(channel, user).changes === 0) return false;
+    q.addMember.run(channel, user);
+    return true;
+  });
 
   const createChannel = db.transaction((channel: string, creator: string): boolean => {
     if (q.addChan.run(channel, creator, Date.now()).changes === 0) return false;
@@ -99,7 +160,6 @@ export function openSqliteStore(path: string): ChatStore {
   return {
     getPasswordHash: (user) => q.pw.get(user)?.pwhash,
     createUser: (user, hash) => q.addUser.run(user, hash, Date.now()).changes === 1,
-    channelExists: (channel) => q.chan.get(channel) !== undefined,
     createChannel: (channel, creator) => createChannel(channel, creator),
     isMember: (channel, user) => q.member.get(channel, user) !== undefined,
     addMember: (channel, user) => q.addMember.run(channel, user).changes === 1,
@@ -108,6 +168,15 @@ export function openSqliteStore(path: string): ChatStore {
     lastMessageId: (channel) => q.last.get(channel)!.last,
     history: (channel, before, limit) => q.hist.all(channel, before, limit).reverse(),
     channelsOf: (user) => q.chans.all(user).map((r) => r.channel),
+    countChannelsOf: (user) => q.nChans.get(user)!.n,
+    addInvitation: (channel, user, from, ts) => q.invite.run(channel, user, from, ts).changes === 1,
+    invitationsOf: (user) => q.invitesTo.all(user),
+    countInvitationsTo: (user) => q.nInvitesTo.get(user)!.n,
+    countInvitationsFrom: (user) => q.nInvitesFrom.get(user)!.n,
+    removeInvitation: (channel, user) => q.uninvite.run(channel, user).changes === 1,
+    acceptInvitation: (channel, user) => accept(channel, user),
+    getMeta: (key) => q.getMeta.get(key)?.value,
+    setMeta: (key, value) => void q.setMeta.run(key, value),
     close: () => {
       if (db.open) db.close();
     },

@@ -8,6 +8,16 @@ export interface NewMessage {
   ts: number;
 }
 
+/** A pending invitation to a channel. */
+export interface Invitation {
+  channel: string;
+  from: string;
+  ts: number;
+}
+
+/** The wire mode a database belongs to: the two never share accounts. */
+export type StoreMode = "secure" | "classic";
+
 /**
  * What the chat model needs from persistence. Every mutating call is durable
  * when it returns (the SQLite store commits with synchronous=FULL).
@@ -16,12 +26,23 @@ export interface ChatStore {
   getPasswordHash(user: string): string | undefined;
   /** false when the user exists. */
   createUser(user: string, passwordHash: string): boolean;
-  channelExists(channel: string): boolean;
   /** Creates the channel with its creator as first member; false when it exists. */
   createChannel(channel: string, creator: string): boolean;
   isMember(channel: string, user: string): boolean;
   /** false when already a member. */
   addMember(channel: string, user: string): boolean;
+  /** How many channels the user is a member of. */
+  countChannelsOf(user: string): number;
+  /** Records an invitation; false when one to that channel is already pending. */
+  addInvitation(channel: string, user: string, from: string, ts: number): boolean;
+  /** Pending invitations to `user`, oldest first. */
+  invitationsOf(user: string): Invitation[];
+  countInvitationsTo(user: string): number;
+  countInvitationsFrom(user: string): number;
+  /** Removes a pending invitation; false when there was none. */
+  removeInvitation(channel: string, user: string): boolean;
+  /** Removes the invitation and adds the member in one transaction; false without one. */
+  acceptInvitation(channel: string, user: string): boolean;
   /** Appends a batch in one transaction; returns the ids given, in order. */
   appendMessages(batch: NewMessage[]): number[];
   getMessage(channel: string, id: number): ChatMessage | undefined;
@@ -31,5 +52,8 @@ export interface ChatStore {
   history(channel: string, before: number, limit: number): ChatMessage[];
   /** Channels the user is a member of, by name. */
   channelsOf(user: string): string[];
+  /** Small named values: the database's mode, the server's host key. */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   close(): void;
 }
