@@ -44,6 +44,7 @@ async function conformanceKey(): Promise<string> {
 
 const target: BuildTarget = {
   name: "conformance",
+  packages: ["driver"],
   summary: "guest test programs guest-driver/tests/build/{conformance,speed} (static gcc)",
   deps: [],
   async build({ force }) {

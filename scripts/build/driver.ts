@@ -58,6 +58,7 @@ export async function makeModule(args: readonly string[] = ["modules"]): Promise
 
 const target: BuildTarget = {
   name: "driver",
+  packages: ["driver"],
   summary: "the guest driver module guest-driver/module/vcryptodev.ko (Kbuild, cached headers)",
   deps: ["kernel"],
   async build({ force }) {

@@ -92,6 +92,7 @@ export async function assemble(): Promise<Buffer> {
 
 const target: BuildTarget = {
   name: "initramfs",
+  packages: ["guest"],
   summary: "guest initramfs: busybox, virtio/9p modules, our init and labexec (cpio newc, gzip)",
   deps: ["kernel"],
   async build({ force }) {

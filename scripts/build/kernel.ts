@@ -133,6 +133,7 @@ async function removeStaleTmp(dir: string): Promise<void> {
 
 const target: BuildTarget = {
   name: "kernel",
+  packages: ["guest"],
   summary:
     "Debian kernel of the series in vm/pins.json: image, modules, headers (apt-get download + dpkg -x)",
   deps: [],

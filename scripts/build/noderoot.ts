@@ -35,6 +35,7 @@ async function inputsKey(files: string[]): Promise<string> {
 
 const target: BuildTarget = {
   name: "noderoot",
+  packages: ["guest"],
   summary: "read-only squashfs image with the host's node and its libraries (guest /opt/node)",
   deps: [],
   async build({ force }) {

@@ -52,6 +52,7 @@ async function currentStamp(): Promise<string | undefined> {
 
 const target: BuildTarget = {
   name: "qemu",
+  packages: ["qemu"],
   summary: `QEMU ${qemuSourcePin.series} (Debian source) with the virtio-cryptodev device`,
   deps: [],
   async build({ force }) {

@@ -1,4 +1,5 @@
 import type { BuildOptions, BuildTarget } from "./target.ts";
+import { ensurePackages } from "../debian/apt.ts";
 import { UsageError } from "../lib/errors.ts";
 import { info } from "../lib/log.ts";
 import { aliases, loadTarget, targetNames } from "./targets.ts";
@@ -66,6 +67,9 @@ export async function buildTargets(
 ): Promise<TargetTiming[]> {
   const order = await resolveOrder(expandNames(names), load);
   const targets = new Map(await Promise.all(order.map(async (n) => [n, await load(n)] as const)));
+  // Every target's Debian packages in one apt-get run, before any starts.
+  const groups = new Set([...targets.values()].flatMap((t) => t.packages ?? []));
+  if (groups.size) await ensurePackages(...groups);
   const done = new Map<string, Promise<TargetTiming>>();
   let failed = false;
   const began = performance.now();

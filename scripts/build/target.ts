@@ -1,3 +1,5 @@
+import type { PackageGroup } from "../debian/apt.ts";
+
 /**
  * A build target of `lab build <name>`; each lives in scripts/build/<name>.ts
  * and exports one as default. Targets are idempotent: `build` returns
@@ -9,6 +11,8 @@ export interface BuildTarget {
   summary: string;
   /** Targets built (or checked) first. */
   deps: string[];
+  /** Debian package groups it needs (installed for every target of a build in one go). */
+  packages?: readonly PackageGroup[];
   build(opts: BuildOptions): Promise<"built" | "up-to-date">;
   /** Removes what this target put in the cache. */
   clean(): Promise<void>;

@@ -16,7 +16,6 @@ export const systemPackages = {
     "gcc",
     "libc6-dev",
     "squashfs-tools",
-    "qemu-system-x86",
   ],
   qemu: [
     "dpkg-dev",

@@ -30,7 +30,7 @@ export function selectQemu(devices: number): QemuBinary {
     throw new LabError(
       "no QEMU: neither the patched build nor the system qemu-system-x86_64",
       1,
-      "run `npx lab build guest` (installs qemu-system-x86) or `npx lab build qemu`",
+      "run `npx lab build qemu` (or install Debian's qemu-system-x86 for --devices 0)",
     );
   return { path: systemQemu, firmwareArgs: [], patched: false };
 }
