@@ -3,12 +3,13 @@
  * In-guest conformance suite for /dev/cryptodevN (vcryptodev), KTAP output.
  *
  *   conformance [--dev PATH] [--dev1 PATH] [--module KO] [--only G1,G2]
- *               [--ops N] [--cycles N] [--list]
+ *               [--ops N] [--cycles N] [--zc-min N] [--list]
  *
  * Groups: kat, roundtrip, errors, concurrency, lifecycle, twodev, reload,
  * unplug (in this order; unplug removes the second device). Tests that need
  * what this VM lacks (a second device, the module file, the lab.ctl port)
- * are reported as SKIP with the reason.
+ * are reported as SKIP with the reason. --zc-min N sets the module's zc_min
+ * parameter for the whole run (0: every byte copied), reload included.
  *
  * Built statically on the host (gcc -static -O2 -pthread), run in the guest.
  */
@@ -33,6 +34,7 @@ static const char *module_path;
 static const char *ctl_port = "/dev/virtio-ports/lab.ctl";
 static long ops_per_thread = 540;
 static long cycles = 10000;
+static long zc_min_opt = -1;	/* --zc-min: the module's zc_min, or -1 */
 
 #define PASS	0
 #define FAIL	(-1)
@@ -886,6 +888,226 @@ static int t_conc_killed(void)
 	return PASS;
 }
 
+/*
+ * One session shared by threads and forked processes (one fork-shared fd),
+ * CTR and CBC with iv == NULL, every request above the device's inline-max
+ * (64 KiB: such requests run in the device's thread pool, where two could
+ * overlap; 256 KiB and more, so that the device works longer on one than
+ * the guest takes to send the next). cryptodev-linux holds a session for the whole operation, so
+ * the requests must behave as if run one after another: the CTR outputs
+ * are disjoint, contiguous pieces of one keystream from counter 0 (no
+ * block twice), and the CBC outputs form one chain from IV 0, each request
+ * starting from the last ciphertext block of the one served before it.
+ * The order served is read back from the outputs (an ECB session with the
+ * same key decrypts each request's first block) and the whole run is
+ * redone sequentially, with explicit IVs, in that order.
+ */
+#define SER_PROCS	4
+#define SER_THREADS	4
+#define SER_OPS		2
+#define SER_N		(SER_PROCS * SER_THREADS * SER_OPS)
+#define SER_BASE	(1024 * 1024)
+#define SER_MAX		(SER_BASE + 16 * 64)
+
+struct ser_slot {
+	uint32_t len;
+	int err;
+	uint8_t out[SER_MAX];
+};
+
+struct ser_run {
+	int fd;
+	uint32_t ctr_ses, cbc_ses;
+	struct ser_slot *ctr, *cbc;	/* SER_N each, MAP_SHARED */
+	int proc, thread;
+};
+
+static uint32_t ser_len(int i)
+{
+	return SER_BASE + 16 * (1 + (uint32_t)(i * 37) % 64);
+}
+
+static void *ser_thread(void *p)
+{
+	struct ser_run *r = p;
+	uint8_t *buf = malloc(SER_MAX);
+	int k;
+
+	for (k = 0; buf && k < SER_OPS; k++) {
+		int i = (r->proc * SER_THREADS + r->thread) * SER_OPS + k;
+
+		r->ctr[i].len = ser_len(i);
+		memset(buf, 0, r->ctr[i].len);
+		r->ctr[i].err = do_crypt(r->fd, r->ctr_ses, COP_ENCRYPT, 0, buf,
+					 r->ctr[i].out, r->ctr[i].len, NULL, NULL);
+		r->cbc[i].len = ser_len(i + 1);
+		fill(buf, r->cbc[i].len, 1000 + i);
+		r->cbc[i].err = do_crypt(r->fd, r->cbc_ses, COP_ENCRYPT, 0, buf,
+					 r->cbc[i].out, r->cbc[i].len, NULL, NULL);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void ser_child(struct ser_run base)
+{
+	struct ser_run runs[SER_THREADS];
+	pthread_t th[SER_THREADS];
+	int t;
+
+	for (t = 0; t < SER_THREADS; t++) {
+		runs[t] = base;
+		runs[t].thread = t;
+		pthread_create(&th[t], NULL, ser_thread, &runs[t]);
+	}
+	for (t = 0; t < SER_THREADS; t++)
+		pthread_join(th[t], NULL);
+}
+
+/* The 16-byte block @blk as a big-endian number below 2^64, or -1. */
+static int64_t ser_ctr_value(const uint8_t *blk)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (blk[i])
+			return -1;
+	for (i = 8; i < 16; i++)
+		v = v << 8 | blk[i];
+	return (int64_t)v;
+}
+
+static int t_conc_serial(void)
+{
+	static const uint8_t key[16] = { 0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae };
+	struct ser_slot *ctr, *cbc;
+	size_t bytes = sizeof(struct ser_slot) * SER_N;
+	uint32_t ctr_ses, cbc_ses, ecb_ses, chk_ses;
+	int64_t start[SER_N];
+	bool used[SER_N] = { false };
+	uint8_t *buf, *ref, first[16], iv[16], cur[16];
+	int fd, i, j, st, step;
+	int64_t next_ctr;
+	pid_t pids[SER_PROCS];
+
+	fd = open_dev(dev0);
+	CHECK(fd >= 0, "no %s", dev0);
+	ctr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		   -1, 0);
+	cbc = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		   -1, 0);
+	buf = malloc(SER_MAX);
+	ref = malloc(SER_MAX);
+	CHECK(ctr != MAP_FAILED && cbc != MAP_FAILED && buf && ref, "no memory");
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CTR, key, 16, 0, NULL, 0, &ctr_ses), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &cbc_ses), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_ECB, key, 16, 0, NULL, 0, &ecb_ses), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &chk_ses), 0);
+
+	fflush(stdout);
+	for (i = 0; i < SER_PROCS; i++) {
+		pids[i] = fork();
+		CHECK(pids[i] >= 0, "fork: %s", strerror(errno));
+		if (pids[i] == 0) {
+			ser_child((struct ser_run){ .fd = fd, .ctr_ses = ctr_ses,
+				  .cbc_ses = cbc_ses, .ctr = ctr, .cbc = cbc,
+				  .proc = i });
+			_exit(0);
+		}
+	}
+	for (i = 0; i < SER_PROCS; i++) {
+		CHECK(waitpid(pids[i], &st, 0) == pids[i], "waitpid");
+		CHECK(WIFEXITED(st) && !WEXITSTATUS(st), "child %d: %#x", i, st);
+	}
+	for (i = 0; i < SER_N; i++)
+		CHECK(!ctr[i].err && !cbc[i].err && ctr[i].len && cbc[i].len,
+		      "request %d: CTR %s, CBC %s", i, strerror(-ctr[i].err),
+		      strerror(-cbc[i].err));
+
+	/* CTR: where each request started in the keystream */
+	for (i = 0; i < SER_N; i++) {
+		CHECK_ERR(do_crypt(fd, ecb_ses, COP_DECRYPT, 0, ctr[i].out, first,
+				   16, NULL, NULL), 0);
+		start[i] = ser_ctr_value(first);
+		CHECK(start[i] >= 0, "CTR request %d: its first block is no counter "
+		      "value near 0", i);
+	}
+	/* served one after another: contiguous from 0, each block once */
+	next_ctr = 0;
+	for (step = 0; step < SER_N; step++) {
+		for (j = 0; j < SER_N && (used[j] || start[j] != next_ctr); j++)
+			;
+		if (j == SER_N) {
+			for (i = 0; i < SER_N; i++)
+				for (j = i + 1; j < SER_N; j++)
+					if (start[i] == start[j])
+						diag("CTR requests %d and %d both started at counter %lld: keystream reused",
+						     i, j, (long long)start[i]);
+			CHECK(0, "after %d requests no CTR request starts at counter %lld",
+			      step, (long long)next_ctr);
+		}
+		used[j] = true;
+		next_ctr += ctr[j].len / 16;
+	}
+	/* and each output is exactly that stretch of keystream */
+	for (i = 0; i < SER_N; i++) {
+		uint32_t b, nb = ctr[i].len / 16;
+
+		memset(buf, 0, ctr[i].len);
+		for (b = 0; b < nb; b++) {
+			uint64_t v = (uint64_t)start[i] + b;
+			int k;
+
+			for (k = 0; k < 8; k++)
+				buf[16 * b + 15 - k] = (uint8_t)(v >> (8 * k));
+		}
+		CHECK_ERR(do_crypt(fd, ecb_ses, COP_ENCRYPT, 0, buf, ref, ctr[i].len,
+				   NULL, NULL), 0);
+		CHECK(!memcmp(ref, ctr[i].out, ctr[i].len),
+		      "CTR request %d differs from the keystream at its counter", i);
+	}
+
+	/* CBC: the IV each request used, then one chain from IV 0 */
+	memset(used, 0, sizeof(used));
+	memset(cur, 0, 16);
+	for (step = 0; step < SER_N; step++) {
+		for (j = 0; j < SER_N; j++) {
+			if (used[j])
+				continue;
+			fill(buf, cbc[j].len, 1000 + j);
+			CHECK_ERR(do_crypt(fd, ecb_ses, COP_DECRYPT, 0, cbc[j].out,
+					   first, 16, NULL, NULL), 0);
+			for (i = 0; i < 16; i++)
+				first[i] ^= buf[i];
+			if (!memcmp(first, cur, 16))
+				break;
+		}
+		CHECK(j < SER_N, "after %d CBC requests none continues the chain (two started from one IV?)",
+		      step);
+		used[j] = true;
+		memcpy(iv, cur, 16);
+		CHECK_ERR(do_crypt(fd, chk_ses, COP_ENCRYPT, 0, buf, ref, cbc[j].len,
+				   iv, NULL), 0);
+		CHECK(!memcmp(ref, cbc[j].out, cbc[j].len),
+		      "CBC request %d differs from a sequential run", j);
+		memcpy(cur, cbc[j].out + cbc[j].len - 16, 16);
+	}
+	diag("%d CTR and %d CBC requests of %d..%d bytes on one session each, "
+	     "%d processes x %d threads: one keystream, one chain",
+	     SER_N, SER_N, SER_BASE + 16, SER_MAX, SER_PROCS, SER_THREADS);
+	sess_close(fd, ctr_ses);
+	sess_close(fd, cbc_ses);
+	sess_close(fd, ecb_ses);
+	sess_close(fd, chk_ses);
+	close(fd);
+	munmap(ctr, bytes);
+	munmap(cbc, bytes);
+	free(buf);
+	free(ref);
+	return PASS;
+}
+
 /* -------------------------------------------------------------- lifecycle */
 
 static long meminfo(const char *field)
@@ -1112,6 +1334,7 @@ static bool module_loaded(void)
 
 static int t_reload(void)
 {
+	char params[32];
 	int fd, kfd, err;
 
 	if (!module_path)
@@ -1137,7 +1360,9 @@ static int t_reload(void)
 	/* load again */
 	kfd = open(module_path, O_RDONLY | O_CLOEXEC);
 	CHECK(kfd >= 0, "open %s: %s", module_path, strerror(errno));
-	err = syscall(SYS_finit_module, kfd, "", 0) ? errno : 0;
+	snprintf(params, sizeof(params), zc_min_opt >= 0 ? "zc_min=%ld" : "",
+		 zc_min_opt);
+	err = syscall(SYS_finit_module, kfd, params, 0) ? errno : 0;
 	close(kfd);
 	CHECK(err == 0, "insmod: %s", strerror(err));
 	CHECK(wait_path(dev0, true, 5000) == 0, "%s did not come back", dev0);
@@ -1153,9 +1378,43 @@ static int t_reload(void)
 struct unplug_arg {
 	int fd;
 	uint32_t ses;
+	int kind;		/* 0: CRYPT, 1: sessions, 2: open/close */
 	long ok, enodev, other;
 	int last_other;
 };
+
+/* One ioctl (or open/close) of the storm; 0 or -errno. */
+static int unplug_one(struct unplug_arg *a, uint8_t *buf, uint8_t *iv)
+{
+	static const uint8_t key[16] = { 6 };
+	struct session_info_op info;
+	uint32_t ses;
+	int err, fd;
+
+	switch (a->kind) {
+	case 0:
+		memset(iv, 0, 16);
+		return do_crypt(a->fd, a->ses, COP_ENCRYPT, 0, buf, buf, 4096, iv,
+				NULL);
+	case 1:
+		err = sess_open(a->fd, CRYPTO_AES_CTR, key, 16, 0, NULL, 0, &ses);
+		if (err)
+			return err;
+		memset(&info, 0, sizeof(info));
+		info.ses = ses;
+		err = xioctl(a->fd, CIOCGSESSINFO, &info);
+		if (!err)
+			err = do_crypt(a->fd, ses, COP_ENCRYPT, 0, buf, buf, 64, NULL,
+				       NULL);
+		return sess_close(a->fd, ses) ?: err;
+	default:
+		fd = open(dev1, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? -ENODEV : -errno;
+		close(fd);
+		return 0;
+	}
+}
 
 static void *unplug_thread(void *p)
 {
@@ -1165,11 +1424,8 @@ static void *unplug_thread(void *p)
 
 	fill(buf, sizeof(buf), 1);
 	for (i = 0; i < 2000000; i++) {
-		int err;
+		int err = unplug_one(a, buf, iv);
 
-		memset(iv, 0, 16);
-		err = do_crypt(a->fd, a->ses, COP_ENCRYPT, 0, buf, buf, sizeof(buf),
-			       iv, NULL);
 		if (!err) {
 			a->ok++;
 		} else if (err == -ENODEV) {
@@ -1209,11 +1465,21 @@ static int lab_ctl(const char *cmd, char *reply, size_t len)
 	return 0;
 }
 
+#define UNPLUG_THREADS	8
+
+/*
+ * Hot-unplug of the second device under a storm of ioctls on one fd
+ * (CIOCCRYPT of 4 KiB, session create/info/crypt/free) and of opens and
+ * closes: every call either works or fails with ENODEV (ENOENT for open),
+ * nothing else and no oops; afterwards the fd gets ENODEV from every call.
+ */
 static int t_unplug(void)
 {
-	struct unplug_arg args[4];
-	pthread_t th[4];
+	struct unplug_arg args[UNPLUG_THREADS];
+	pthread_t th[UNPLUG_THREADS];
 	uint8_t key[16] = { 5 }, buf[16] = { 0 }, iv[16] = { 0 };
+	static const char *kinds[] = { "CRYPT", "sessions", "open/close" };
+	struct session_info_op info;
 	char reply[256];
 	uint32_t ses, ses2;
 	int fd, err, i;
@@ -1226,8 +1492,9 @@ static int t_unplug(void)
 	CHECK(fd >= 0, "open %s", dev1);
 	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses), 0);
 	CHECK(run_cipher_kat(fd, &cipher_kats[5], false) == 0, "KAT before unplug");
-	for (i = 0; i < 4; i++) {
-		args[i] = (struct unplug_arg){ .fd = fd, .ses = ses };
+	for (i = 0; i < UNPLUG_THREADS; i++) {
+		args[i] = (struct unplug_arg){ .fd = fd, .ses = ses,
+					       .kind = i < 4 ? 0 : i < 7 ? 1 : 2 };
 		pthread_create(&th[i], NULL, unplug_thread, &args[i]);
 	}
 	usleep(200 * 1000);
@@ -1236,10 +1503,10 @@ static int t_unplug(void)
 	diag("device_del cryptodev1: %s", reply);
 	CHECK(!strcmp(reply, "ok"), "device_del answered '%s'", reply);
 	CHECK(wait_path(dev1, false, 10000) == 0, "%s still there", dev1);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < UNPLUG_THREADS; i++) {
 		pthread_join(th[i], NULL);
-		diag("thread %d: %ld ok then %s", i, args[i].ok,
-		     args[i].enodev ? "ENODEV" :
+		diag("thread %d (%s): %ld ok then %s", i, kinds[args[i].kind],
+		     args[i].ok, args[i].enodev ? "ENODEV" :
 		     args[i].other ? strerror(-args[i].last_other) : "no error");
 		CHECK(!args[i].other, "in-flight request ended with %s",
 		      strerror(-args[i].last_other));
@@ -1247,6 +1514,9 @@ static int t_unplug(void)
 	/* the fd outlives the device: every call fails with ENODEV */
 	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, buf, buf, 16, iv, NULL), -ENODEV);
 	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &ses2), -ENODEV);
+	memset(&info, 0, sizeof(info));
+	info.ses = ses;
+	CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &info), -ENODEV);
 	CHECK_ERR(sess_close(fd, ses), -ENODEV);
 	CHECK(close(fd) == 0, "close: %s", strerror(errno));
 	CHECK(open(dev1, O_RDWR) < 0 && errno == ENOENT, "open of a removed device");
@@ -1285,13 +1555,14 @@ static const struct test tests[] = {
 	{ "concurrency", "4 processes x 16 threads, fork-shared fd, own sessions", t_conc_fork_fd },
 	{ "concurrency", "4 processes x 16 threads, one fd each", t_conc_many_fds },
 	{ "concurrency", "process killed with requests in flight", t_conc_killed },
+	{ "concurrency", "one session, threads + forked processes, CTR and CBC with iv NULL above inline-max: served one after another", t_conc_serial },
 	{ "lifecycle", "open/close cycles without growth", t_life_open_close },
 	{ "lifecycle", "session create/free cycles without growth", t_life_sessions },
 	{ "lifecycle", "close frees the file's sessions", t_life_close_with_sessions },
 	{ "lifecycle", "sysfs counters", t_life_counters },
 	{ "twodev", "two devices at once", t_twodev },
 	{ "reload", "module reload (rmmod refused while open, then rmmod/insmod)", t_reload },
-	{ "unplug", "hot-unplug with an fd open and requests in flight: ENODEV, close", t_unplug },
+	{ "unplug", "hot-unplug under a storm of ioctls, opens and closes: ENODEV, close", t_unplug },
 };
 
 static bool selected(const char *only, const char *group)
@@ -1335,7 +1606,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: conformance [--dev PATH] [--dev1 PATH] [--module KO] [--only G1,G2]\n"
-		"                   [--ops N] [--cycles N] [--list]\n");
+		"                   [--ops N] [--cycles N] [--zc-min N] [--list]\n");
 	exit(2);
 }
 
@@ -1366,6 +1637,8 @@ int main(int argc, char **argv)
 			ops_per_thread = strtol(v, NULL, 0);
 		else if (!strcmp(a, "--cycles"))
 			cycles = strtol(v, NULL, 0);
+		else if (!strcmp(a, "--zc-min"))
+			zc_min_opt = strtol(v, NULL, 0);
 		else
 			usage();
 		i++;
@@ -1384,6 +1657,15 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("KTAP version 1\n1..%zu\n", n);
 	diag("cpu protections: %s", cpu_protections());
+	if (zc_min_opt >= 0) {
+		FILE *f = fopen("/sys/module/vcryptodev/parameters/zc_min", "w");
+
+		if (!f || fprintf(f, "%ld\n", zc_min_opt) < 0 || fclose(f)) {
+			printf("Bail out! cannot set zc_min\n");
+			return 1;
+		}
+		diag("zc_min %ld for the whole run", zc_min_opt);
+	}
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		int r;
 
