@@ -164,6 +164,8 @@ static int vcd_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	vcd->ring_free = vcd->vq->num_free;
+	/* read once here: remove frees the vq under a running ioctl */
+	vcd->ring_size = virtqueue_get_vring_size(vcd->vq);
 
 	err = xa_alloc(&vcd_minors, &minor, NULL,
 		       XA_LIMIT(0, VCD_MAX_MINORS - 1), GFP_KERNEL);
@@ -190,7 +192,7 @@ static int vcd_probe(struct virtio_device *vdev)
 	xa_store(&vcd_minors, vcd->minor, vcd, GFP_KERNEL);
 
 	dev_info(&vdev->dev, "/dev/" VCD_NAME "%d (engine %u, ring %u%s)\n",
-		 vcd->minor, vcd->engine, virtqueue_get_vring_size(vcd->vq),
+		 vcd->minor, vcd->engine, vcd->ring_size,
 		 vcd->indirect ? ", indirect" : "");
 	return 0;
 

@@ -329,7 +329,11 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 	sg_init_one(&sg[nsg], &req->resp, sizeof(req->resp));
 	sgs[n_out + n_in++] = &sg[nsg++];
 
-	if (!vcd->indirect && nsg > virtqueue_get_vring_size(vcd->vq)) {
+	/*
+	 * vcd->vq is only used under vq_lock with dead checked: remove sets
+	 * it to NULL while files are open.
+	 */
+	if (!vcd->indirect && nsg > vcd->ring_size) {
 		err = -E2BIG;
 		goto out;
 	}

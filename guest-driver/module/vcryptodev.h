@@ -44,6 +44,7 @@ struct vcd_device {
 	bool dead;			/* removed: every new request -ENODEV */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
 	unsigned int ring_free;		/* vq->num_free, copied under vq_lock */
+	unsigned int ring_size;		/* descriptors in the ring, from probe */
 	int minor;
 	struct device *chrdev;
 	atomic64_t next_tag;
