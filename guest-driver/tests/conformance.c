@@ -5,7 +5,7 @@
  *   conformance [--dev PATH] [--dev1 PATH] [--module KO] [--only G1,G2]
  *               [--ops N] [--cycles N] [--zc-min N] [--list]
  *
- * Groups: kat, roundtrip, errors, concurrency, lifecycle, twodev, reload,
+ * Groups: kat, hash, aead, roundtrip, errors, concurrency, lifecycle, twodev, reload,
  * unplug (in this order; unplug removes the second device). Tests that need
  * what this VM lacks (a second device, the module file, the lab.ctl port)
  * are reported as SKIP with the reason. --zc-min N sets the module's zc_min
@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -98,6 +99,7 @@ static bool exists(const char *path)
 
 static long meminfo(const char *field);
 static long sysfs_counter(const char *dev, const char *name);
+static void fill(uint8_t *p, size_t n, uint32_t seed);
 
 /* ---------------------------------------------------------------- vectors */
 
@@ -160,8 +162,35 @@ struct mac_kat {
 };
 
 static const struct mac_kat mac_kats[] = {
+	{ "RFC 1321 MD5 abc", CRYPTO_MD5, NULL, 0, "abc", 0,
+	  "900150983cd24fb0d6963f7d28e17f72" },
+	{ "FIPS 180 SHA-1 abc", CRYPTO_SHA1, NULL, 0, "abc", 0,
+	  "a9993e364706816aba3e25717850c26c9cd0d89d" },
+	{ "FIPS 180 SHA-224 abc", CRYPTO_SHA2_224, NULL, 0, "abc", 0,
+	  "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7" },
 	{ "FIPS 180 SHA-256 abc", CRYPTO_SHA2_256, NULL, 0, "abc", 0,
 	  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+	{ "FIPS 180 SHA-384 abc", CRYPTO_SHA2_384, NULL, 0, "abc", 0,
+	  "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+	  "8086072ba1e7cc2358baeca134c825a7" },
+	{ "FIPS 180 SHA-512 abc", CRYPTO_SHA2_512, NULL, 0, "abc", 0,
+	  "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+	  "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f" },
+	{ "RFC 2202 HMAC-MD5 case 1", CRYPTO_MD5_HMAC, "0b", 16, "Hi There", 0,
+	  "9294727a3638bb1c13f48ef8158bfc9d" },
+	{ "RFC 2202 HMAC-SHA1 case 1", CRYPTO_SHA1_HMAC, "0b", 20, "Hi There", 0,
+	  "b617318655057264e28bc0b6fb378c8ef146be00" },
+	{ "RFC 4231 HMAC-SHA224 case 1", CRYPTO_SHA2_224_HMAC, "0b", 20,
+	  "Hi There", 0,
+	  "896fb1128abbdf196832107cd49df33f47b4b1169912ba4f53684b22" },
+	{ "RFC 4231 HMAC-SHA384 case 1", CRYPTO_SHA2_384_HMAC, "0b", 20,
+	  "Hi There", 0,
+	  "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c"
+	  "faea9ea9076ede7f4af152e8b2fa9cb6" },
+	{ "RFC 4231 HMAC-SHA512 case 1", CRYPTO_SHA2_512_HMAC, "0b", 20,
+	  "Hi There", 0,
+	  "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+	  "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854" },
 	{ "RFC 4231 case 1", CRYPTO_SHA2_256_HMAC, "0b", 20, "Hi There", 0,
 	  "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
 	{ "RFC 4231 case 2", CRYPTO_SHA2_256_HMAC, "4a656665", 1,
@@ -347,6 +376,384 @@ static int t_kat_sessinfo(void)
 	      "cipher name '%s'", si.cipher_info.cra_name);
 	CHECK(si.ses == ses, "ses changed");
 	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------- hash */
+
+static const struct {
+	uint32_t alg;
+	const char *name;
+	uint32_t digest;
+} hash_algs[] = {
+	{ CRYPTO_MD5, "md5", 16 }, { CRYPTO_SHA1, "sha1", 20 },
+	{ CRYPTO_SHA2_224, "sha224", 28 }, { CRYPTO_SHA2_256, "sha256", 32 },
+	{ CRYPTO_SHA2_384, "sha384", 48 }, { CRYPTO_SHA2_512, "sha512", 64 },
+	{ CRYPTO_MD5_HMAC, "hmac(md5)", 16 },
+	{ CRYPTO_SHA1_HMAC, "hmac(sha1)", 20 },
+	{ CRYPTO_SHA2_224_HMAC, "hmac(sha224)", 28 },
+	{ CRYPTO_SHA2_256_HMAC, "hmac(sha256)", 32 },
+	{ CRYPTO_SHA2_384_HMAC, "hmac(sha384)", 48 },
+	{ CRYPTO_SHA2_512_HMAC, "hmac(sha512)", 64 },
+};
+
+static bool is_hmac(uint32_t alg)
+{
+	return alg == CRYPTO_MD5_HMAC || alg == CRYPTO_SHA1_HMAC ||
+	       alg == CRYPTO_SHA2_224_HMAC || alg == CRYPTO_SHA2_256_HMAC ||
+	       alg == CRYPTO_SHA2_384_HMAC || alg == CRYPTO_SHA2_512_HMAC;
+}
+
+/*
+ * Multi-part hashing as cryptodev-linux's own tests use it: COP_FLAG_UPDATE
+ * parts then COP_FLAG_FINAL; a new message after a digest; COP_FLAG_RESET
+ * drops a message; an UPDATE of no data finishes one; a one-shot request
+ * (flags 0) in the middle of a message starts afresh. Every algorithm, on a
+ * 1 MiB message too (big parts go zero copy and through the thread pool).
+ */
+static int t_hash_multipart(void)
+{
+	static uint8_t key[100];
+	uint8_t ref[64], got[64], *msg;
+	size_t big = 1 << 20, i;
+	uint32_t ses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	msg = malloc(big);
+	CHECK(msg != NULL, "no memory");
+	fill(msg, big, 77);
+	memset(key, 0x3c, sizeof(key));
+	for (i = 0; i < sizeof(hash_algs) / sizeof(hash_algs[0]); i++) {
+		uint32_t alg = hash_algs[i].alg, n = hash_algs[i].digest;
+		uint32_t kl = is_hmac(alg) ? (i % 2 ? 20 : 100) : 0;
+
+		CHECK_ERR(sess_open(fd, 0, NULL, 0, alg, key, kl, &ses), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, msg, NULL, 1000, NULL,
+				   ref), 0);
+		memset(got, 0, sizeof(got));
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg, NULL,
+				   333, NULL, got), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 333,
+				   NULL, 1, NULL, got), 0);
+		CHECK(!memcmp(got, (uint8_t[64]){ 0 }, sizeof(got)),
+		      "%s: an UPDATE wrote a digest", hash_algs[i].name);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_FINAL, msg + 334,
+				   NULL, 666, NULL, got), 0);
+		CHECK(!memcmp(got, ref, n), "%s: UPDATE, UPDATE, FINAL differs from one shot",
+		      hash_algs[i].name);
+		/* the next message starts afresh; RESET drops a started one */
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 5,
+				   NULL, 50, NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT,
+				   COP_FLAG_UPDATE | COP_FLAG_RESET, msg, NULL, 500,
+				   NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 500,
+				   NULL, 500, NULL, NULL), 0);
+		memset(got, 0, sizeof(got));
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg, NULL,
+				   0, NULL, got), 0);
+		CHECK(!memcmp(got, ref, n), "%s: RESET, UPDATE, UPDATE of nothing differs",
+		      hash_algs[i].name);
+		/* a one-shot request in the middle of a message */
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg + 9,
+				   NULL, 90, NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, msg, NULL, 1000, NULL,
+				   got), 0);
+		CHECK(!memcmp(got, ref, n), "%s: a one-shot after an UPDATE differs",
+		      hash_algs[i].name);
+		/* 1 MiB: one shot, then in 4 parts of 256 KiB */
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, msg, NULL, big, NULL,
+				   ref), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE, msg, NULL,
+				   big / 4, NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE,
+				   msg + big / 4, NULL, big / 4, NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_UPDATE,
+				   msg + big / 2, NULL, big / 4, NULL, NULL), 0);
+		CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, COP_FLAG_FINAL,
+				   msg + 3 * big / 4, NULL, big / 4, NULL, got), 0);
+		CHECK(!memcmp(got, ref, n), "%s: 1 MiB in 4 parts differs",
+		      hash_algs[i].name);
+		CHECK_ERR(sess_close(fd, ses), 0);
+	}
+	free(msg);
+	close(fd);
+	return PASS;
+}
+
+/* CIOCGSESSINFO names every algorithm as cryptodev-linux (the kernel) does. */
+static int t_hash_sessinfo(void)
+{
+	static const struct {
+		uint32_t alg;
+		const char *name;
+		uint32_t keylen;
+	} ciphers[] = {
+		{ CRYPTO_AES_CBC, "cbc(aes)", 16 }, { CRYPTO_AES_ECB, "ecb(aes)", 24 },
+		{ CRYPTO_AES_CTR, "ctr(aes)", 32 },
+		{ CRYPTO_NULL, "ecb(cipher_null)", 0 },
+	};
+	struct session_info_op si;
+	uint8_t key[32] = { 1 };
+	uint32_t ses, feat = 7;
+	size_t i;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++) {
+		CHECK_ERR(sess_open(fd, ciphers[i].alg, key, ciphers[i].keylen, 0,
+				    NULL, 0, &ses), 0);
+		memset(&si, 0xff, sizeof(si));
+		si.ses = ses;
+		CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &si), 0);
+		CHECK(!strcmp(si.cipher_info.cra_name, ciphers[i].name) &&
+		      si.hash_info.cra_name[0] == '\0',
+		      "cipher %u: '%s', hash '%s'", ciphers[i].alg,
+		      si.cipher_info.cra_name, si.hash_info.cra_name);
+		CHECK_ERR(sess_close(fd, ses), 0);
+	}
+	for (i = 0; i < sizeof(hash_algs) / sizeof(hash_algs[0]); i++) {
+		uint32_t kl = is_hmac(hash_algs[i].alg) ? 16 : 0;
+
+		CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, hash_algs[i].alg,
+				    key, kl, &ses), 0);
+		memset(&si, 0xff, sizeof(si));
+		si.ses = ses;
+		CHECK_ERR(xioctl(fd, CIOCGSESSINFO, &si), 0);
+		CHECK(!strcmp(si.hash_info.cra_name, hash_algs[i].name) &&
+		      !strcmp(si.cipher_info.cra_name, "cbc(aes)") &&
+		      si.hash_info.cra_driver_name[0] &&
+		      (si.flags & SIOP_FLAG_KERNEL_DRIVER_ONLY),
+		      "hash %u: '%s' (%s), flags %#x", hash_algs[i].alg,
+		      si.hash_info.cra_name, si.hash_info.cra_driver_name,
+		      si.flags);
+		CHECK_ERR(sess_close(fd, ses), 0);
+	}
+	/* no asymmetric operations: CIOCASYMFEAT answers 0, as cryptodev-linux */
+	CHECK_ERR(xioctl(fd, CIOCASYMFEAT, &feat), 0);
+	CHECK(feat == 0, "CIOCASYMFEAT %#x", feat);
+	close(fd);
+	return PASS;
+}
+
+/* ------------------------------------------------------------------- aead */
+
+static int authcrypt(int fd, struct crypt_auth_op *caop)
+{
+	return xioctl(fd, CIOCAUTHCRYPT, caop);
+}
+
+/*
+ * CIOCAUTHCRYPT with AES-GCM, cryptodev-linux's layout: NIST GCM test case 4
+ * (dst = ciphertext || tag, len becomes 76), a truncated tag, decryption,
+ * -EBADMSG for a flipped tag or AAD bit with dst left untouched.
+ */
+static int t_aead_gcm(void)
+{
+	uint8_t key[16], iv[12], aad[20], pt[60], ct[60], tag[16];
+	uint8_t buf[128], out[128];
+	struct crypt_auth_op caop;
+	uint32_t ses;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	unhex(key, "feffe9928665731c6d6a8f9467308308");
+	unhex(iv, "cafebabefacedbaddecaf888");
+	unhex(aad, "feedfacedeadbeeffeedfacedeadbeefabaddad2");
+	unhex(pt, "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+		  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+	unhex(ct, "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+		  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091");
+	unhex(tag, "5bc94fbc3221a5db94fae95ae7121a47");
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_GCM, key, 16, 0, NULL, 0, &ses), 0);
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.len = 60;
+	caop.auth_src = aad;
+	caop.auth_len = 20;
+	caop.src = pt;
+	caop.dst = buf;
+	caop.iv = iv;
+	caop.iv_len = 12;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == 76 && caop.tag_len == 16 && caop.tag == buf + 60,
+	      "len %u tag_len %u tag %+td", caop.len, caop.tag_len,
+	      caop.tag - buf);
+	CHECK(!memcmp(buf, ct, 60) && !memcmp(buf + 60, tag, 16),
+	      "GCM encrypt differs from NIST test case 4");
+	/* decrypt: src = ciphertext || tag */
+	caop.op = COP_DECRYPT;
+	caop.len = 76;
+	caop.src = buf;
+	caop.dst = out;
+	caop.tag_len = 0;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == 60 && !memcmp(out, pt, 60), "GCM decrypt");
+	/* a 12-byte tag is the full tag cut short */
+	caop.op = COP_ENCRYPT;
+	caop.len = 60;
+	caop.src = pt;
+	caop.dst = out;
+	caop.tag_len = 12;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == 72 && !memcmp(out + 60, tag, 12), "12-byte tag");
+	/* forgeries: nothing of the plaintext comes out */
+	buf[70] ^= 1;
+	memset(out, 0x55, sizeof(out));
+	caop.op = COP_DECRYPT;
+	caop.len = 76;
+	caop.src = buf;
+	caop.dst = out;
+	caop.tag_len = 16;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	CHECK(out[0] == 0x55 && out[59] == 0x55, "plaintext released on a bad tag");
+	buf[70] ^= 1;
+	aad[3] ^= 1;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	aad[3] ^= 1;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	/* a tag length GCM does not have, an AEAD cipher through CIOCCRYPT */
+	caop.tag_len = 11;
+	CHECK_ERR(authcrypt(fd, &caop), -EINVAL);
+	CHECK_ERR(do_crypt(fd, ses, COP_ENCRYPT, 0, pt, out, 16, iv, NULL), -EINVAL);
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
+/* HMAC of @a || @b through a hash session of the device. */
+static int dev_hmac(int fd, uint32_t alg, const uint8_t *key, uint32_t keylen,
+		    const uint8_t *a, uint32_t alen, const uint8_t *b,
+		    uint32_t blen, uint8_t *out)
+{
+	uint8_t msg[1024];
+	uint32_t ses;
+	int err;
+
+	if (alen + blen > sizeof(msg))
+		return -E2BIG;
+	memcpy(msg, a, alen);
+	memcpy(msg + alen, b, blen);
+	err = sess_open(fd, 0, NULL, 0, alg, key, keylen, &ses);
+	if (err)
+		return err;
+	err = do_crypt(fd, ses, COP_ENCRYPT, 0, msg, NULL, alen + blen, NULL, out);
+	sess_close(fd, ses);
+	return err;
+}
+
+/*
+ * TLS-type (AES-CBC + HMAC-SHA1, COP_FLAG_AEAD_TLS_TYPE) and SRTP-type
+ * (AES-CTR + HMAC-SHA1 with a 10-byte tag, COP_FLAG_AEAD_SRTP_TYPE), in
+ * place, against the same composition done with plain sessions; -EBADMSG
+ * on a changed byte, nothing released.
+ */
+static int t_aead_tls_srtp(void)
+{
+	uint8_t key[16] = { 7, 7 }, mackey[20] = { 9 }, aad[13], iv[16];
+	uint8_t rec[256], want[256], mac[20], pkt[12 + 100 + 10], tag[10];
+	struct crypt_auth_op caop;
+	uint32_t ses, cbc, ctr, n = 100, rl, pad;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	fill(aad, sizeof(aad), 5);
+	fill(iv, sizeof(iv), 6);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA1_HMAC, mackey,
+			    20, &ses), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &cbc), 0);
+	/* expected record: CBC(data || HMAC(aad || data) || padding) */
+	fill(rec, n, 8);
+	CHECK_ERR(dev_hmac(fd, CRYPTO_SHA1_HMAC, mackey, 20, aad, 13, rec, n, mac), 0);
+	rl = n + 20;
+	pad = 16 - rl % 16;
+	memcpy(want, rec, n);
+	memcpy(want + n, mac, 20);
+	memset(want + rl, pad - 1, pad);
+	rl += pad;
+	{
+		uint8_t civ[16];
+
+		memcpy(civ, iv, 16);
+		CHECK_ERR(do_crypt(fd, cbc, COP_ENCRYPT, 0, want, want, rl, civ,
+				   NULL), 0);
+	}
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.flags = COP_FLAG_AEAD_TLS_TYPE;
+	caop.len = n;
+	caop.auth_src = aad;
+	caop.auth_len = 13;
+	caop.src = caop.dst = rec;
+	caop.iv = iv;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == rl && !memcmp(rec, want, rl),
+	      "TLS record: len %u (want %u) or bytes differ", caop.len, rl);
+	caop.op = COP_DECRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	fill(want, n, 8);
+	CHECK(caop.len == n && !memcmp(rec, want, n), "TLS decrypt: len %u", caop.len);
+	/* a changed record: -EBADMSG, the buffer not touched */
+	caop.op = COP_ENCRYPT;
+	caop.len = n;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	rec[17] ^= 1;
+	memcpy(want, rec, rl);
+	caop.op = COP_DECRYPT;
+	caop.len = rl;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	CHECK(!memcmp(rec, want, rl), "TLS: plaintext released on -EBADMSG");
+	caop.src = rec + 1;
+	CHECK_ERR(authcrypt(fd, &caop), -EINVAL);	/* not in place */
+	CHECK_ERR(sess_close(fd, ses), 0);
+
+	/* SRTP: the payload at offset 12 of the packet, tag of 10 */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CTR, key, 16, CRYPTO_SHA1_HMAC, mackey,
+			    20, &ses), 0);
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CTR, key, 16, 0, NULL, 0, &ctr), 0);
+	fill(pkt, 12 + n, 11);
+	memcpy(want, pkt, 12 + n);
+	{
+		uint8_t civ[16];
+
+		memcpy(civ, iv, 16);
+		CHECK_ERR(do_crypt(fd, ctr, COP_ENCRYPT, 0, want + 12, want + 12, n,
+				   civ, NULL), 0);
+	}
+	CHECK_ERR(dev_hmac(fd, CRYPTO_SHA1_HMAC, mackey, 20, want, 12 + n, NULL, 0,
+			   mac), 0);
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.flags = COP_FLAG_AEAD_SRTP_TYPE;
+	caop.len = n;
+	caop.auth_src = pkt;
+	caop.auth_len = 12 + n;
+	caop.src = caop.dst = pkt + 12;
+	caop.tag = tag;
+	caop.tag_len = 10;
+	caop.iv = iv;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(!memcmp(pkt, want, 12 + n) && !memcmp(tag, mac, 10),
+	      "SRTP: packet or tag differs from CTR then HMAC");
+	caop.op = COP_DECRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	fill(want, 12 + n, 11);
+	CHECK(!memcmp(pkt, want, 12 + n), "SRTP decrypt");
+	caop.op = COP_ENCRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	pkt[2] ^= 1;	/* the header is authenticated */
+	memcpy(want, pkt, 12 + n);
+	caop.op = COP_DECRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	CHECK(!memcmp(pkt, want, 12 + n), "SRTP: decrypted on -EBADMSG");
+	CHECK_ERR(sess_close(fd, ses), 0);
+	CHECK_ERR(sess_close(fd, ctr), 0);
+	CHECK_ERR(sess_close(fd, cbc), 0);
 	close(fd);
 	return PASS;
 }
@@ -859,7 +1266,7 @@ static int t_conc_killed(void)
 		pid = fork();
 		CHECK(pid >= 0, "fork");
 		if (pid == 0 && round == 0) {
-			ops_per_thread = 1L << 40;	/* until killed */
+			ops_per_thread = LONG_MAX;	/* until killed */
 			_exit(conc_child(CONC_MANY_FDS, -1, 0, 0));
 		}
 		if (pid == 0) {
@@ -1537,9 +1944,13 @@ struct test {
 
 static const struct test tests[] = {
 	{ "kat", "known answers: AES ECB/CBC/CTR (SP 800-38A F.1, F.2, F.5), zero vector", t_kat_ciphers },
-	{ "kat", "known answers: SHA-256 abc, HMAC-SHA256 RFC 4231 cases 1-7", t_kat_macs },
+	{ "kat", "known answers: MD5, SHA-1/224/256/384/512 abc, HMAC RFC 2202/4231", t_kat_macs },
 	{ "kat", "iv NULL for ECB", t_kat_ecb_iv_null },
 	{ "kat", "CIOCGSESSINFO names", t_kat_sessinfo },
+	{ "hash", "multi-part hashing (COP_FLAG_UPDATE/FINAL/RESET), every hash and HMAC", t_hash_multipart },
+	{ "hash", "CIOCGSESSINFO names of every algorithm; CIOCASYMFEAT", t_hash_sessinfo },
+	{ "aead", "CIOCAUTHCRYPT AES-GCM: NIST case 4, truncated tag, -EBADMSG", t_aead_gcm },
+	{ "aead", "CIOCAUTHCRYPT TLS-type (CBC+HMAC) and SRTP-type (CTR+HMAC), -EBADMSG", t_aead_tls_srtp },
 	{ "roundtrip", "round trip 16 B..1 MiB, separate buffers", t_rt_separate },
 	{ "roundtrip", "round trip 16 B..1 MiB, in place", t_rt_in_place },
 	{ "roundtrip", "round trip 16 B..1 MiB, separate, COP_FLAG_WRITE_IV", t_rt_separate_iv },

@@ -19,13 +19,16 @@ import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "./ktap.ts"
  * `max` (the lab's default), where SMAP/SMEP turn any direct user-pointer
  * access by the driver into an oops, and once on a ring without indirect
  * descriptors (`indirect_desc=off`) with zero copy off (`zc_min=0`): the
- * driver's copy path, descriptor-count limit and hot-unplug without them.
+ * driver's copy path, descriptor-count limit and hot-unplug without them;
+ * and the suite built as a 32-bit program (compat_ioctl).
  * Both runs attach two devices (two at once, then hot-unplug of the second)
  * and reload the module. Each KTAP group is one vitest test.
  */
 
 const groups = [
   "kat",
+  "hash",
+  "aead",
   "roundtrip",
   "errors",
   "concurrency",
@@ -40,6 +43,8 @@ interface SuiteRun {
   cpu: string;
   smp?: number;
   deviceOpts?: string;
+  /** the suite built as a 32-bit program (the driver's compat_ioctl) */
+  program?: "conformance" | "conformance32";
   suite: string[];
 }
 
@@ -53,6 +58,12 @@ const runs: SuiteRun[] = [
     cpu: "max",
     deviceOpts: "indirect_desc=off",
     suite: ["--zc-min", "0"],
+  },
+  {
+    title: "32-bit program (gcc -m32 -static): compat_ioctl",
+    cpu: "max",
+    program: "conformance32",
+    suite: [],
   },
 ];
 
@@ -84,7 +95,7 @@ describe.skipIf(unavailable !== undefined)(
               ...(run.smp ? { smp: run.smp } : {}),
               ...(run.deviceOpts ? { deviceOpts: run.deviceOpts } : {}),
               command: [
-                guestPathOf(testProgram("conformance")),
+                guestPathOf(testProgram(run.program ?? "conformance")),
                 "--module",
                 guestPathOf(driverModulePath),
                 ...run.suite,

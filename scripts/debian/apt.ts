@@ -43,7 +43,9 @@ export const systemPackages = {
     "ipxe-qemu",
     "qemu-system-data",
   ],
-  driver: ["make", "gcc", "libc6-dev", "libelf-dev"],
+  // gcc-multilib: the 32-bit (gcc -m32 -static) conformance build that
+  // exercises the driver's compat_ioctl
+  driver: ["make", "gcc", "libc6-dev", "libelf-dev", "gcc-multilib"],
   // host-backend/test: clang + libFuzzer for the harness, gcc + nettle + glib
   // for the unit tests (and their fake /dev/crypto)
   fuzz: [
