@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
-import { guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
-import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
-import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
+import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { nodeImagePath } from "../guest/artifacts.ts";
+import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
 import type { VmArgs } from "./options.ts";
@@ -28,12 +28,11 @@ const setpriv = "/usr/bin/setpriv";
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
  */
-export async function ensureGuestBuilt(): Promise<void> {
-  const missing =
-    !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
-  if (!missing && (await initramfsCurrent())) return;
+export async function ensureGuestBuilt(kernel: GuestKernel = "default"): Promise<void> {
+  const k = kernelArtifacts(kernel);
+  if (await k.current()) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(["guest"], { force: false });
+  await buildTargets(k.guestTargets, { force: false });
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -84,7 +83,8 @@ export interface Launched {
 export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean): Promise<Launched> {
   const devices = args.devices ?? defaultDevices();
   const qemu = selectQemu(devices);
-  await ensureGuestBuilt();
+  await ensureGuestBuilt(args.kernel);
+  const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
   const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
@@ -103,8 +103,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     cpu: args.cpu ?? "max",
     smp: args.smp,
     memMiB: args.memMiB,
-    kernel: kernelVmlinuxPath(),
-    initrd: initramfsPath(),
+    kernel: k.image,
+    initrd: k.initrd,
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -113,6 +113,9 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      ...(args.kernel === "default"
+        ? {}
+        : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),
     }),
     nodeImage: nodeImagePath(),
     shares,
