@@ -46,5 +46,10 @@ export function knownTestIds(): Map<string, string> {
   return cached;
 }
 
+/** The conformance suite's ids alone, in order. */
+export function conformanceIds(): string[] {
+  return [...knownTestIds().keys()].filter((id) => !(id in hostChecks));
+}
+
 /** The KTAP group of a conformance id ("kat.ciphers" -> "kat"). */
 export const groupOf = (id: string): string => id.split(".")[0] as string;
