@@ -4,7 +4,7 @@ import {
   ktapCounts,
   formatCounts,
   type KtapReport,
-} from "../../guest-driver/tests/ktap.ts";
+} from "../../scripts/lib/ktap.ts";
 import { testProgram } from "../../scripts/build/conformance.ts";
 import { driverDebugModulePath } from "../../scripts/guest/flavour.ts";
 import { guestPathOf } from "../../scripts/lib/paths.ts";
