@@ -13,6 +13,7 @@ import { ChatError, ChatUsageError, CryptoProviderError, UnsafePathError } from 
 import { parseProviderName, selectProvider } from "./crypto/select.ts";
 import type { CryptoProvider } from "./crypto/provider.ts";
 import { createLogger, parseLevel, serverLogRate, type Logger } from "./log.ts";
+import type { Durability } from "./store/sqlite.ts";
 
 export const defaultPort = 7777;
 
@@ -42,6 +43,10 @@ server options:
                           chat-classic.db in classic mode; ":memory:" only when
                           asked). Secure mode keeps its host key there.
                                                         [env CHAT_DB]
+  --durability process|power  what an acknowledged message survives: process
+                          (default) a server killed in any way (SIGKILL, crash);
+                          power also a power cut (fsync per commit, slower)
+                                                        [env CHAT_DURABILITY]
   --idle-timeout S        close connections silent for S seconds (default 600, 0 = never)
   --frame-timeout S       close a peer that takes over S seconds to finish a frame (default 10)
   --login-timeout S       close a connection not logged in after S seconds (default 15)
@@ -81,6 +86,7 @@ const options = {
   iv: { type: "string" },
   "log-level": { type: "string" },
   db: { type: "string" },
+  durability: { type: "string" },
   "idle-timeout": { type: "string" },
   "frame-timeout": { type: "string" },
   "max-conns": { type: "string" },
@@ -149,6 +155,11 @@ function msgRate(v: string | undefined): { burst: number; perMinute: number } | 
   return { perMinute, burst: m[2] ? Number(m[2]) : Math.max(perMinute * 5, 1) };
 }
 
+function durabilityOf(v: string | undefined): Durability {
+  if (v === undefined || v === "process" || v === "power") return v ?? "process";
+  throw new ChatUsageError("--durability must be process or power");
+}
+
 interface Common {
   mode: "secure" | "classic";
   host: string;
@@ -194,14 +205,19 @@ async function server(v: Values): Promise<number> {
   const { openSqliteStore } = await import("./store/sqlite.ts");
   const { ChatServer } = await import("./server/server.ts");
   const rate = msgRate(v["msg-rate"]);
+  const durability = durabilityOf(v.durability ?? process.env.CHAT_DURABILITY);
   let store;
   try {
-    store = openSqliteStore(dbPath, { mode: c.mode, onNotice: (m) => c.log.warn(m) });
+    store = openSqliteStore(dbPath, {
+      mode: c.mode,
+      durability,
+      onNotice: (m) => c.log.warn(m),
+    });
   } catch (e) {
     await c.provider.close();
     throw e;
   }
-  c.log.info(`database ${dbPath}`);
+  c.log.info(`database ${dbPath} (durability: ${durability})`);
   const srv = new ChatServer({
     mode: c.mode,
     host: c.host,
