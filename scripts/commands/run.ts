@@ -14,6 +14,9 @@ export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devi
   --smp N, --mem MiB   vCPUs (default 1), memory (default 1024)
   --cpu MODEL          QEMU CPU model (default max: SMAP/SMEP under TCG)
   --machine q35|pc     machine type (default q35)
+  --rootfs FLAVOUR     initramfs (default: Debian's busybox, built in ~1 s) or
+                       buildroot (vm/buildroot, \`lab build rootfs-buildroot\`);
+                       same kernel, command line, init and agent ($LAB_ROOTFS)
   --no-net             no network device
   --console FILE       write the full serial console (kernel log) to FILE`;
 

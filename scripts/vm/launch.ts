@@ -8,10 +8,11 @@ import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
 import { guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
+import { buildrootRootfsPath } from "../guest/buildroot.ts";
 import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
-import type { VmArgs } from "./options.ts";
+import type { Rootfs, VmArgs } from "./options.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu-args.ts";
 import { Qmp } from "./qmp.ts";
 
@@ -27,13 +28,23 @@ const setpriv = "/usr/bin/setpriv";
 /**
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
+ * The Buildroot rootfs is built when missing; bringing it up to date after
+ * an edit is `lab build rootfs-buildroot` (minutes, not a run's business).
  */
-export async function ensureGuestBuilt(): Promise<void> {
+export async function ensureGuestBuilt(rootfs: Rootfs = "initramfs"): Promise<void> {
   const missing =
     !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
-  if (!missing && (await initramfsCurrent())) return;
+  const targets = missing || !(await initramfsCurrent()) ? ["guest"] : [];
+  if (rootfs === "buildroot" && !existsSync(buildrootRootfsPath()))
+    targets.push("noderoot", "rootfs-buildroot");
+  if (!targets.length) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(["guest"], { force: false });
+  await buildTargets(targets, { force: false });
+}
+
+/** The initrd the guest boots: the default initramfs or the Buildroot rootfs. */
+export function rootfsImage(rootfs: Rootfs): string {
+  return rootfs === "buildroot" ? buildrootRootfsPath() : initramfsPath();
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -84,7 +95,7 @@ export interface Launched {
 export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean): Promise<Launched> {
   const devices = args.devices ?? defaultDevices();
   const qemu = selectQemu(devices);
-  await ensureGuestBuilt();
+  await ensureGuestBuilt(args.rootfs);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
   const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
@@ -104,7 +115,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     smp: args.smp,
     memMiB: args.memMiB,
     kernel: kernelVmlinuxPath(),
-    initrd: initramfsPath(),
+    initrd: rootfsImage(args.rootfs),
     cmdline: kernelCmdline({
       mode,
       shares,

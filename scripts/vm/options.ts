@@ -23,6 +23,8 @@ export interface VmArgs {
   cpu?: string;
   console?: string;
   machine: "q35" | "pc";
+  /** The guest's root filesystem: the default initramfs or the Buildroot flavour. */
+  rootfs: Rootfs;
   net: boolean;
   /** Guest working directory of the command. */
   cwd: string;
@@ -30,6 +32,9 @@ export interface VmArgs {
 }
 
 export const defaultShareGuestPath = "/mnt/share";
+
+export const rootfsFlavours = ["initramfs", "buildroot"] as const;
+export type Rootfs = (typeof rootfsFlavours)[number];
 
 /** HOSTDIR[:GUESTDIR]; the guest part is the text after the last ':' when it starts with '/'. */
 export function parseShare(v: string): { hostPath: string; guestPath: string } {
@@ -66,6 +71,7 @@ export const vmOptionSpecs = {
   cpu: { type: "string" },
   console: { type: "string" },
   machine: { type: "string" },
+  rootfs: { type: "string" },
   "no-net": { type: "boolean" },
   cwd: { type: "string" },
 } as const satisfies OptionSpecs;
@@ -83,6 +89,12 @@ export function vmArgsFrom(
     smp: v.smp === undefined ? 1 : intArg("--smp", v.smp, 1, 64),
     memMiB: v.mem === undefined ? 1024 : intArg("--mem", v.mem, 128, 65536),
     machine: v.machine === undefined ? "q35" : oneOfArg("--machine", v.machine, ["q35", "pc"]),
+    // $LAB_ROOTFS: `lab test --rootfs buildroot` runs the VM tests on that flavour.
+    rootfs: oneOfArg(
+      "--rootfs",
+      v.rootfs ?? (process.env.LAB_ROOTFS || "initramfs"),
+      rootfsFlavours,
+    ),
     net: !v["no-net"],
     cwd: v.cwd ?? "/",
     command,
