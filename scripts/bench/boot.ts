@@ -7,6 +7,7 @@ import { median } from "../lib/stats.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
 import { ensureGuestBuilt, guestArgs, labProcess, runGuest, vmUnavailable } from "../vm/index.ts";
+import { buildrootRootfsPresent } from "../guest/buildroot.ts";
 
 /**
  * `lab bench boot`: wall time of N warm `lab run` invocations (a new CLI
@@ -72,8 +73,18 @@ accelerator used, and where the time of one run goes.`,
         args: ["--accel", accel, "--", "true"],
         ms: [],
       });
+    // The Buildroot flavour, when built (`lab build rootfs-buildroot`), beside the initramfs.
+    const buildroot = buildrootRootfsPresent()
+      ? {
+          label: "lab run --rootfs buildroot --devices 0 -- true",
+          args: ["--accel", accel, "--rootfs", "buildroot", "--devices", "0", "--", "true"],
+          ms: [] as number[],
+        }
+      : undefined;
+    if (buildroot) rows.push(buildroot);
     info("warm-up run");
     await labProcess(["run", ...(rows[0]?.args ?? [])]);
+    if (buildroot) await labProcess(["run", ...buildroot.args]);
     const accelUsed = await resolveAccel(accel, selectQemu(0));
     for (const row of rows) {
       for (let i = 0; i < runs; i++) {
@@ -93,6 +104,11 @@ accelerator used, and where the time of one run goes.`,
         (r) =>
           `${r.label.padEnd(40)} ${cell(median(r.ms))} ${cell(Math.min(...r.ms))} ${cell(Math.max(...r.ms))}`,
       ),
+      ...(buildroot
+        ? [
+            `buildroot / initramfs (true, --devices 0): ${(median(buildroot.ms) / median(rows[0]?.ms ?? [])).toFixed(2)}x`,
+          ]
+        : ["(the Buildroot flavour is not built: `lab build rootfs-buildroot` adds its row)"]),
       "",
       "where the time of one `lab run --devices 0` goes:",
       ...(await breakdown(0)),
