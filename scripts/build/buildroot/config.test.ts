@@ -21,12 +21,19 @@ const host = hostConfig({
 
 describe("Buildroot configuration text", () => {
   it("writes one override per Debian source tree and the fakeroot install", () => {
-    const t = overrideFile({ overrides: { BUSYBOX: "/s/busybox-1.35.0" }, fakeroot: "/s/fr" });
+    const t = overrideFile({
+      overrides: { BUSYBOX: "/s/busybox-1.35.0" },
+      binaries: { fakeroot: "/s/fr", libfakeroot: "/s/lfr", patchelf: "/s/pe" },
+    });
     expect(t).toContain("BUSYBOX_OVERRIDE_SRCDIR = /s/busybox-1.35.0\n");
     expect(t).toContain("HOST_FAKEROOT_OVERRIDE_SRCDIR = /s/fr\n");
+    expect(t).toContain("HOST_PATCHELF_OVERRIDE_SRCDIR = /s/pe\n");
     // `override`: the package's own assignment, read later, must not win.
     expect(t).toContain("override HOST_FAKEROOT_DEPENDENCIES = host-skeleton\n");
+    expect(t).toContain("override HOST_PATCHELF_DEPENDENCIES = host-skeleton\n");
     expect(t).toMatch(/define HOST_FAKEROOT_INSTALL_CMDS\n\t[^\n]+faked-sysv/);
+    expect(t).toContain("\t$(INSTALL) -D -m 0644 /s/lfr/usr/lib/");
+    expect(() => overrideFile({ overrides: {}, binaries: {} })).toThrow(/fakeroot/);
   });
 
   it("quotes the host lines and refuses values Kconfig cannot hold", () => {

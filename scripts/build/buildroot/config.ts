@@ -9,45 +9,59 @@
 export interface OverrideSpec {
   /** `<PKG>` (BUSYBOX, HOST_TAR...) → source tree. */
   overrides: Record<string, string>;
-  /** Unpacked fakeroot and libfakeroot binaries. */
-  fakeroot: string;
+  /** Unpacked Debian binary packages: fakeroot, libfakeroot, patchelf → folder. */
+  binaries: Record<string, string>;
 }
 
 /**
  * BR2_PACKAGE_OVERRIDE_FILE: included by Buildroot's Makefile before any
- * package, so `override` assignments there win over the package's own.
+ * package, so `override` assignments there win over the package's own
+ * (`override HOST_FAKEROOT_DEPENDENCIES`: make then ignores the package's
+ * `=` and the infrastructure's `+=`).
  */
 export function overrideFile(s: OverrideSpec): string {
+  const bin = (name: string) => {
+    const d = s.binaries[name];
+    if (!d) throw new Error(`no unpacked Debian package ${name}`);
+    return d;
+  };
+  const prebuilt = (pkg: string, srcdir: string, install: string[]) => [
+    `${pkg}_OVERRIDE_SRCDIR = ${srcdir}`,
+    `override ${pkg}_DEPENDENCIES = host-skeleton`,
+    `override ${pkg}_AUTORECONF = NO`,
+    `define ${pkg}_CONFIGURE_CMDS`,
+    "\ttrue",
+    "endef",
+    `define ${pkg}_BUILD_CMDS`,
+    "\ttrue",
+    "endef",
+    `define ${pkg}_INSTALL_CMDS`,
+    ...install.map((l) => `\t${l}`),
+    "endef",
+  ];
   const lines = [
     "# Written by `lab build rootfs-buildroot`: package sources from Debian (apt-get source).",
     ...Object.entries(s.overrides).map(([pkg, dir]) => `${pkg}_OVERRIDE_SRCDIR = ${dir}`),
     "",
-    "# Debian 12's patchelf source is a git snapshot without configure.",
-    "HOST_PATCHELF_AUTORECONF = YES",
-    "",
-    "# fakeroot: Debian's binaries (the mirror serves no fakeroot source), installed",
-    "# into the host folder with their paths rewritten: no configure, no build, and",
-    "# none of the source build's dependencies (host-acl, autoreconf).",
-    `HOST_FAKEROOT_OVERRIDE_SRCDIR = ${s.fakeroot}`,
-    "override HOST_FAKEROOT_DEPENDENCIES = host-skeleton",
-    "override HOST_FAKEROOT_AUTORECONF = NO",
-    "define HOST_FAKEROOT_CONFIGURE_CMDS",
-    "\ttrue",
-    "endef",
-    "define HOST_FAKEROOT_BUILD_CMDS",
-    "\ttrue",
-    "endef",
-    "define HOST_FAKEROOT_INSTALL_CMDS",
-    "\t$(INSTALL) -D -m 0755 $(@D)/usr/bin/faked-sysv $(HOST_DIR)/bin/faked",
-    "\t$(INSTALL) -D -m 0644 $(@D)/usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-sysv.so \\",
-    "\t\t$(HOST_DIR)/lib/libfakeroot/libfakeroot-sysv.so",
-    "\tsed -e 's|^FAKEROOT_PREFIX=.*|FAKEROOT_PREFIX=$(HOST_DIR)|' \\",
-    "\t\t-e 's|^FAKEROOT_BINDIR=.*|FAKEROOT_BINDIR=$(HOST_DIR)/bin|' \\",
-    "\t\t-e 's|^PATHS=.*|PATHS=$(HOST_DIR)/lib/libfakeroot|' \\",
-    "\t\t-e 's|^FAKED=.*|FAKED=$(HOST_DIR)/bin/faked|' \\",
-    "\t\t$(@D)/usr/bin/fakeroot-sysv >$(HOST_DIR)/bin/fakeroot",
-    "\tchmod 0755 $(HOST_DIR)/bin/fakeroot",
-    "endef",
+    "# Host tools from Debian's binary packages, installed into the host folder:",
+    "# no configure, no build, none of the source builds' dependencies (host-acl,",
+    "# and host m4/autoconf/automake/libtool for patchelf's autoreconf).",
+    "# fakeroot: the mirror serves no fakeroot source; its paths are rewritten.",
+    ...prebuilt("HOST_FAKEROOT", bin("fakeroot"), [
+      "$(INSTALL) -D -m 0755 $(@D)/usr/bin/faked-sysv $(HOST_DIR)/bin/faked",
+      `$(INSTALL) -D -m 0644 ${bin("libfakeroot")}/usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-sysv.so \\`,
+      "\t$(HOST_DIR)/lib/libfakeroot/libfakeroot-sysv.so",
+      "sed -e 's|^FAKEROOT_PREFIX=.*|FAKEROOT_PREFIX=$(HOST_DIR)|' \\",
+      "\t-e 's|^FAKEROOT_BINDIR=.*|FAKEROOT_BINDIR=$(HOST_DIR)/bin|' \\",
+      "\t-e 's|^PATHS=.*|PATHS=$(HOST_DIR)/lib/libfakeroot|' \\",
+      "\t-e 's|^FAKED=.*|FAKED=$(HOST_DIR)/bin/faked|' \\",
+      "\t$(@D)/usr/bin/fakeroot-sysv >$(HOST_DIR)/bin/fakeroot",
+      "chmod 0755 $(HOST_DIR)/bin/fakeroot",
+    ]),
+    "# patchelf: run by fix-rpath on Buildroot's output (target-finalize).",
+    ...prebuilt("HOST_PATCHELF", bin("patchelf"), [
+      "$(INSTALL) -D -m 0755 $(@D)/usr/bin/patchelf $(HOST_DIR)/bin/patchelf",
+    ]),
   ];
   return lines.join("\n") + "\n";
 }

@@ -1,20 +1,20 @@
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureDebSrc } from "../../debian/debsrc.ts";
-import { freshDir, hashKey, readStamp, writeStamp } from "../../lib/cache.ts";
+import { freshDir } from "../../lib/cache.ts";
 import { LabError } from "../../lib/errors.ts";
 import { step } from "../../lib/log.ts";
 import { recipe, sh } from "../../lib/sh.ts";
 
 /**
- * Every package source of the Buildroot guest, from Debian (offline: apt
- * only). Buildroot would download its own tarballs; here each comes from
- * `apt-get source` (an unpacked tree with Debian's patches, given to
- * Buildroot as `<PKG>_OVERRIDE_SRCDIR`, which skips the download and the
- * hash check), from an orig tarball byte-identical to upstream (into
- * BR2_DL_DIR, where Buildroot's own hash file checks it), or from Debian's
- * binary package (fakeroot, whose source the mirror did not serve).
+ * Every package of the Buildroot guest not in this repository comes from
+ * Debian (offline: apt only). Buildroot would download its own tarballs;
+ * here the target's busybox and host-tar come from `apt-get source` (an
+ * unpacked tree with Debian's patches, given to Buildroot as
+ * `<PKG>_OVERRIDE_SRCDIR`, which skips the download, the hash check and
+ * Buildroot's patches), and the host tools Buildroot only runs from
+ * Debian's binary packages. Each is fetched once into the cache.
  * vm/buildroot/README.md lists them; keep the two in step.
  */
 
@@ -26,37 +26,25 @@ export const overrideSources = [
     pkg: "HOST_TAR",
     use: "host-tar (Buildroot wants tar >= 1.35; Debian 12 has 1.34)",
   },
-  { source: "m4", pkg: "HOST_M4", use: "host-m4, for host-autoconf" },
-  { source: "libtool", pkg: "HOST_LIBTOOL", use: "host-libtool, to autoreconf patchelf" },
-  { source: "autoconf", pkg: "HOST_AUTOCONF", use: "host-autoconf, to autoreconf patchelf" },
-  {
-    source: "patchelf",
-    pkg: "HOST_PATCHELF",
-    use: "host-patchelf (target-finalize's RPATH fixes)",
-  },
 ] as const;
 
-/** Orig tarballs byte-identical to upstream, copied into BR2_DL_DIR under Buildroot's name. */
-export const origTarballs = [
-  {
-    source: "automake-1.16",
-    orig: /^automake-1\.16_(1\.16\.5)\.orig\.tar\.xz$/,
-    dl: "automake/automake-1.16.5.tar.xz",
-    use: "host-automake (Buildroot's hash file checks it)",
-  },
-] as const;
-
-/** Binary packages unpacked for a host tool (HOST_FAKEROOT_OVERRIDE_SRCDIR). */
-export const binaryPackages = ["fakeroot", "libfakeroot"] as const;
+/**
+ * Binary packages for host tools Buildroot only runs (unpacked, installed
+ * by the override file's commands): fakeroot (the mirror served no fakeroot
+ * source) and patchelf (its source build needs autoreconf, i.e. host m4,
+ * autoconf, automake and libtool built first: four source builds for one
+ * tool Buildroot runs on its own output).
+ */
+export const binaryPackages = ["fakeroot", "libfakeroot", "patchelf"] as const;
 
 /** Bump when the fetch/unpack recipe changes. */
-const recipeVersion = "buildroot-debsrc-1";
+const recipeVersion = "buildroot-debsrc-2";
 
 export interface DebianInputs {
   /** `<PKG>` → the unpacked source tree. */
   overrides: Record<string, string>;
-  /** The unpacked fakeroot and libfakeroot binaries. */
-  fakeroot: string;
+  /** Each binary package (fakeroot, libfakeroot, patchelf) → where it is unpacked. */
+  binaries: Record<string, string>;
   /** Debian's busybox configuration for busybox-static (the default flavour's busybox). */
   busyboxConfig: string;
   /** BR2_DL_DIR. */
@@ -83,75 +71,63 @@ async function settleTimestamps(dir: string): Promise<void> {
   await sh()`find ${dir} -exec touch -h -d @1700000000 {} +`;
 }
 
-/** Fetches (once; cached by the list of packages) and returns the inputs. */
+/** Fetches what is missing (each package once) and returns the inputs. */
 export async function debianInputs(root: string): Promise<DebianInputs> {
   const dir = join(root, "debsrc");
   const dlDir = join(root, "dl");
-  const key = hashKey([
-    recipeVersion,
-    ...overrideSources.map((s) => s.source),
-    ...origTarballs.map((o) => o.source),
-    ...binaryPackages,
-  ]);
-  if ((await readStamp(dir)) !== key) {
+  await mkdir(dir, { recursive: true });
+  const done = (name: string) => join(dir, `.done-${name}`);
+  const todo = [...overrideSources.map((s) => s.source), ...binaryPackages].filter(
+    (n) => !existsSync(done(n)),
+  );
+  if (todo.length) {
     await ensureDebSrc("busybox");
-    await step("fetching Debian sources for Buildroot (apt-get source)", async (progress) => {
-      const tmp = await freshDir(`${dir}.${process.pid}.tmp`);
+    await step(`fetching Debian packages for Buildroot (${todo.join(" ")})`, async (progress) => {
       for (const s of overrideSources) {
+        if (existsSync(done(s.source))) continue;
         progress(s.source);
+        const tmp = await freshDir(join(dir, `${s.source}.${process.pid}.tmp`));
         await recipe(
           `apt-get source ${s.source}`,
           () => sh({ cwd: tmp })`apt-get source -qq --only-source ${s.source}`,
         );
+        for (const e of await readdir(tmp, { withFileTypes: true })) {
+          if (e.isDirectory()) await settleTimestamps(join(tmp, e.name));
+          await rm(join(dir, e.name), { recursive: true, force: true });
+          await rename(join(tmp, e.name), join(dir, e.name));
+        }
+        await rm(tmp, { recursive: true, force: true });
+        await writeFile(done(s.source), "");
       }
-      for (const o of origTarballs) {
-        progress(o.source);
-        await recipe(
-          `apt-get source --download-only ${o.source}`,
-          () => sh({ cwd: tmp })`apt-get source -qq --download-only --only-source ${o.source}`,
-        );
+      for (const b of binaryPackages) {
+        if (existsSync(done(b))) continue;
+        progress(b);
+        await recipe(`apt-get download ${b}`, () => sh({ cwd: dir })`apt-get download -qq ${b}`);
+        const deb = (await readdir(dir)).find((n) => n.startsWith(`${b}_`) && n.endsWith(".deb"));
+        if (!deb) throw new LabError(`apt-get download ${b} left no .deb in ${dir}`);
+        await sh()`dpkg -x ${join(dir, deb)} ${join(dir, "bin-" + b)}`;
+        await writeFile(done(b), "");
       }
-      progress(binaryPackages.join(" "));
-      await recipe(
-        `apt-get download ${binaryPackages.join(" ")}`,
-        () => sh({ cwd: tmp })`apt-get download -qq ${binaryPackages}`,
-      );
-      const fake = join(tmp, "fakeroot-bin");
-      await mkdir(fake);
-      for (const n of await readdir(tmp))
-        if (n.endsWith(".deb")) await sh()`dpkg -x ${join(tmp, n)} ${fake}`;
-      for (const e of await readdir(tmp, { withFileTypes: true }))
-        if (e.isDirectory() && e.name !== "fakeroot-bin") await settleTimestamps(join(tmp, e.name));
-      await writeStamp(tmp, key);
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
     });
   }
   const names = await readdir(dir);
   const treeOf = (source: string): string => {
     const t = names.find((n) => n.startsWith(`${source}-`) && !n.includes("_"));
-    if (!t) throw new LabError(`no unpacked ${source} source in ${dir}`, 1, "lab clean buildroot");
+    if (!t)
+      throw new LabError(`no unpacked ${source} source in ${dir}`, 1, "lab clean rootfs-buildroot");
     return join(dir, t);
   };
   const overrides: Record<string, string> = {};
   for (const s of overrideSources) overrides[s.pkg] = treeOf(s.source);
-  for (const o of origTarballs) {
-    const f = names.find((n) => o.orig.test(n));
-    if (!f) throw new LabError(`no ${o.source} orig tarball in ${dir}`, 1, "lab clean buildroot");
-    const dest = join(dlDir, o.dl);
-    if (!existsSync(dest)) {
-      await mkdir(join(dest, ".."), { recursive: true });
-      await copyFile(join(dir, f), dest);
-    }
-  }
   const busyboxConfig = join(overrides.BUSYBOX as string, "debian", "config", "pkg", "static");
   if (!existsSync(busyboxConfig))
     throw new LabError(`Debian's busybox source has no ${busyboxConfig}`);
+  await mkdir(dlDir, { recursive: true });
   return {
     overrides,
-    fakeroot: join(dir, "fakeroot-bin"),
+    binaries: Object.fromEntries(binaryPackages.map((b) => [b, join(dir, `bin-${b}`)])),
     busyboxConfig,
     dlDir,
-    versions: dscVersions(names),
+    versions: [recipeVersion, ...dscVersions(names)],
   };
 }
