@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
-import { guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
-import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
+import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { nodeImagePath } from "../guest/artifacts.ts";
 import { buildrootRootfsPath } from "../guest/buildroot.ts";
-import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
+import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
 import type { Rootfs, VmArgs } from "./options.ts";
@@ -31,10 +31,12 @@ const setpriv = "/usr/bin/setpriv";
  * The Buildroot rootfs is built when missing; bringing it up to date after
  * an edit is `lab build rootfs-buildroot` (minutes, not a run's business).
  */
-export async function ensureGuestBuilt(rootfs: Rootfs = "initramfs"): Promise<void> {
-  const missing =
-    !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
-  const targets = missing || !(await initramfsCurrent()) ? ["guest"] : [];
+export async function ensureGuestBuilt(
+  kernel: GuestKernel = "default",
+  rootfs: Rootfs = "initramfs",
+): Promise<void> {
+  const k = kernelArtifacts(kernel);
+  const targets = (await k.current()) ? [] : [...k.guestTargets];
   if (rootfs === "buildroot" && !existsSync(buildrootRootfsPath()))
     targets.push("noderoot", "rootfs-buildroot");
   if (!targets.length) return;
@@ -42,9 +44,9 @@ export async function ensureGuestBuilt(rootfs: Rootfs = "initramfs"): Promise<vo
   await buildTargets(targets, { force: false });
 }
 
-/** The initrd the guest boots: the default initramfs or the Buildroot rootfs. */
-export function rootfsImage(rootfs: Rootfs): string {
-  return rootfs === "buildroot" ? buildrootRootfsPath() : initramfsPath();
+/** The initrd the guest boots: the kernel's initramfs, or the Buildroot rootfs. */
+export function rootfsImage(rootfs: Rootfs, kernelInitrd: string): string {
+  return rootfs === "buildroot" ? buildrootRootfsPath() : kernelInitrd;
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -95,7 +97,8 @@ export interface Launched {
 export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean): Promise<Launched> {
   const devices = args.devices ?? defaultDevices();
   const qemu = selectQemu(devices);
-  await ensureGuestBuilt(args.rootfs);
+  await ensureGuestBuilt(args.kernel, args.rootfs);
+  const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
   const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
@@ -114,8 +117,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     cpu: args.cpu ?? "max",
     smp: args.smp,
     memMiB: args.memMiB,
-    kernel: kernelVmlinuxPath(),
-    initrd: rootfsImage(args.rootfs),
+    kernel: k.image,
+    initrd: rootfsImage(args.rootfs, k.initrd),
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -124,6 +127,9 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      ...(args.kernel === "default"
+        ? {}
+        : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),
     }),
     nodeImage: nodeImagePath(),
     shares,
