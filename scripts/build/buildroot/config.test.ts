@@ -28,6 +28,7 @@ describe("Buildroot configuration text", () => {
     expect(t).toContain("BUSYBOX_OVERRIDE_SRCDIR = /s/busybox-1.35.0\n");
     expect(t).toContain("HOST_FAKEROOT_OVERRIDE_SRCDIR = /s/fr\n");
     expect(t).toContain("HOST_PATCHELF_OVERRIDE_SRCDIR = /s/pe\n");
+    expect(t).toContain("\nBR2_TAR_HOST_DEPENDENCY =\n");
     // `override`: the package's own assignment, read later, must not win.
     expect(t).toContain("override HOST_FAKEROOT_DEPENDENCIES = host-skeleton\n");
     expect(t).toContain("override HOST_PATCHELF_DEPENDENCIES = host-skeleton\n");

@@ -10,7 +10,7 @@ import { recipe, sh } from "../../lib/sh.ts";
 /**
  * Every package of the Buildroot guest not in this repository comes from
  * Debian (offline: apt only). Buildroot would download its own tarballs;
- * here the target's busybox and host-tar come from `apt-get source` (an
+ * here the target's busybox comes from `apt-get source` (an
  * unpacked tree with Debian's patches, given to Buildroot as
  * `<PKG>_OVERRIDE_SRCDIR`, which skips the download, the hash check and
  * Buildroot's patches), and the host tools Buildroot only runs from
@@ -21,11 +21,6 @@ import { recipe, sh } from "../../lib/sh.ts";
 /** Source trees handed to Buildroot through `<PKG>_OVERRIDE_SRCDIR`. */
 export const overrideSources = [
   { source: "busybox", pkg: "BUSYBOX", use: "the guest's busybox (Debian's static config)" },
-  {
-    source: "tar",
-    pkg: "HOST_TAR",
-    use: "host-tar (Buildroot wants tar >= 1.35; Debian 12 has 1.34)",
-  },
 ] as const;
 
 /**
@@ -38,7 +33,7 @@ export const overrideSources = [
 export const binaryPackages = ["fakeroot", "libfakeroot", "patchelf"] as const;
 
 /** Bump when the fetch/unpack recipe changes. */
-const recipeVersion = "buildroot-debsrc-2";
+const recipeVersion = "buildroot-debsrc-3";
 
 export interface DebianInputs {
   /** `<PKG>` → the unpacked source tree. */
