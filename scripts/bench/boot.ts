@@ -7,6 +7,7 @@ import { median } from "../lib/stats.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
 import { ensureGuestBuilt, guestArgs, labProcess, runGuest, vmUnavailable } from "../vm/index.ts";
+import { buildrootRootfsPresent } from "../guest/buildroot.ts";
 import { kernelDebugPresent } from "../guest/kernel-debug.ts";
 
 /**
@@ -64,6 +65,14 @@ export const bootFlavours: BootFlavour[] = [
     // The debug kernel (lockdep, KASAN...) beside the default, once built.
     present: kernelDebugPresent,
     prepare: () => ensureGuestBuilt("debug"),
+  },
+  {
+    key: "true-buildroot",
+    label: "lab run --rootfs buildroot --devices 0 -- true",
+    options: ["--rootfs", "buildroot", "--devices", "0"],
+    command: ["true"],
+    // The Buildroot root file system beside the initramfs, once built.
+    present: buildrootRootfsPresent,
   },
 ];
 
@@ -192,6 +201,18 @@ export async function measureBoot(o: { runs: number; accel: string }): Promise<B
 
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 
+/** The other flavours of `true` against the default one, side by side. */
+function ratios(rows: readonly BootRow[]): string[] {
+  const base = rows.find((x) => x.key === "true");
+  if (!base) return [];
+  return rows
+    .filter((x) => x.key.startsWith("true-") && x.key !== "true-device")
+    .map(
+      (x) =>
+        `${x.key.slice(5)} / default (true, --devices 0): ${(x.medianMs / base.medianMs).toFixed(2)}x`,
+    );
+}
+
 export function formatBoot(r: BootReport): string {
   const cell = (ms: number) => (sec(ms) + " s").padStart(8);
   const stageSum = r.stages.reduce((a, s) => a + s.ms, 0);
@@ -203,6 +224,7 @@ export function formatBoot(r: BootReport): string {
     ...r.rows.map(
       (x) => `${x.label.padEnd(40)} ${cell(x.medianMs)} ${cell(x.minMs)} ${cell(x.maxMs)}`,
     ),
+    ...ratios(r.rows),
     "",
     "where the time of one `lab run --devices 0 -- true` goes (one traced run; init's stages",
     "from the guest clock; the CLI start is the median above minus the in-process run):",
