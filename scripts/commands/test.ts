@@ -7,13 +7,9 @@ import { buildTargets } from "../build/runner.ts";
 import { UsageError } from "../lib/errors.ts";
 import { info, step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
-
-interface VitestJson {
-  numPassedTests: number;
-  numFailedTests: number;
-  numPendingTests: number;
-  numTodoTests: number;
-}
+import { findTask, labTasks, taskOfTest } from "../handout/tasks.ts";
+import { repoFiles } from "../handout/kit.ts";
+import { formatSummary, summarize, type VitestReport } from "../handout/summary.ts";
 
 async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   await step(title, async () => {
@@ -25,25 +21,42 @@ async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** The repository's test files that belong to task `id` (tasks.ts). */
+async function testFilesOf(id: string): Promise<string[]> {
+  return (await repoFiles()).filter((f) => f.endsWith(".test.ts") && taskOfTest(f)?.id === id);
+}
+
 export default defineCommand({
   summary: "run every test: lint, types, host unit tests, VM end-to-end tests",
-  usage: `usage: lab test [--unit | --vm] [--no-lint] [-- VITEST ARGS...]
+  usage: `usage: lab test [--unit | --vm] [--task zN] [--no-lint] [-- VITEST ARGS...]
 
 Installs what is missing (Debian packages, builds), checks lint and types,
 then runs vitest: the \`unit\` project (host: TypeScript, the device's C unit
 tests, the fuzz smoke run, the patch check) and the \`vm\` project (end to
 end through the real guest and device). Ends with one line
-\`tests: N passed, N failed, N skipped\`.
+\`tests: N passed, N failed, N skipped\`, after a summary by task (Z1-Z3
+of the lab, scripts/handout/tasks.ts).
 
   --unit      host-side tests only (no build, no VM)
   --vm        VM tests only
+  --task zN   the test files of one task only (${labTasks.map((t) => t.id.toLowerCase()).join(", ")}); no lint
   --no-lint   skip eslint, prettier and tsc`,
-  options: { unit: { type: "boolean" }, vm: { type: "boolean" }, "no-lint": { type: "boolean" } },
+  options: {
+    unit: { type: "boolean" },
+    vm: { type: "boolean" },
+    task: { type: "string" },
+    "no-lint": { type: "boolean" },
+  },
   command: true,
   async run({ values, command: passthrough }) {
     if (values.unit && values.vm) throw new UsageError("lab test: --unit or --vm, not both");
     const project = values.unit ? "unit" : values.vm ? "vm" : undefined;
-    const lint = !values["no-lint"];
+    const task = values.task === undefined ? undefined : findTask(values.task);
+    if (values.task !== undefined && !task)
+      throw new UsageError(
+        `lab test: unknown task '${values.task}' (one of: ${labTasks.map((t) => t.id.toLowerCase()).join(", ")})`,
+      );
+    const lint = !values["no-lint"] && !task;
 
     await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
     if (lint) {
@@ -51,7 +64,9 @@ end through the real guest and device). Ends with one line
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);
       await tool("tsc --noEmit", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
     }
-    if (project !== "unit") await buildTargets(["all"], { force: false });
+    const taskFiles = task ? await testFilesOf(task.id) : [];
+    const needVm = !task || taskFiles.some((f) => f.endsWith(".vm.test.ts"));
+    if (project !== "unit" && needVm) await buildTargets(["all"], { force: false });
 
     const outDir = join(repoRoot, "out");
     await mkdir(outDir, { recursive: true });
@@ -62,6 +77,7 @@ end through the real guest and device). Ends with one line
       "--reporter=json",
       `--outputFile.json=${jsonFile}`,
       ...(project ? ["--project", project] : []),
+      ...taskFiles,
       ...passthrough,
     ];
     info(`vitest ${args.join(" ")}`);
@@ -72,8 +88,10 @@ end through the real guest and device). Ends with one line
       reject: false,
     });
     try {
-      const j = JSON.parse(await readFile(jsonFile, "utf8")) as VitestJson;
+      const j = JSON.parse(await readFile(jsonFile, "utf8")) as VitestReport;
       const skipped = j.numPendingTests + j.numTodoTests;
+      for (const line of formatSummary(summarize(j, repoRoot, new Date().toISOString())))
+        process.stdout.write(`${line}\n`);
       process.stdout.write(
         `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped\n`,
       );
