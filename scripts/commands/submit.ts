@@ -8,11 +8,13 @@ export default defineCommand({
   summary: "pack your solution for handing in (in a starter kit)",
   usage: `usage: lab submit [--out FILE]
 
-Packs exactly your files into one .tar.gz: the files that had STUDENT TODO
-stubs, and every file you added or changed in the tasks' folders (build
-output, node_modules and caches are never packed), with MANIFEST.json:
-each file's size and sha256, the lab version and your last local test
-summary (run \`npm test\` first). Refuses when no file differs from the
+Packs your folders into one .tar.gz: the tasks' folders (guest-driver/module,
+host-backend/qemu, the chat's folders in ts-app/src), that is the files that
+had STUDENT TODO stubs, every file you added or changed there, and the given
+files beside them so each part builds as the grader builds it (build output,
+node_modules and caches are never packed), with MANIFEST.json: each file's
+kind (marked, new, changed, given), size and sha256, the lab version and your
+last local test summary (run \`npm test\` first). Refuses when no file differs from the
 kit, or a file is over ${maxFileBytes / 1024} KiB.
 
   --out FILE   the tarball to write (default submission.tar.gz)`,

@@ -24,8 +24,12 @@ import { globToRegExp, labTasks, type LabTask, taskIds } from "./tasks.ts";
 
 /** Files that never enter a kit (globs, relative to the repository). */
 export const referenceOnly: readonly string[] = [
+  // the rubric (hidden items), pitfall fixtures, and the grader's tests that read them
   "grading/**",
   "scripts/grade/fixtures/**",
+  "scripts/grade/test/**",
+  "scripts/grade/*.test.ts",
+  "scripts/grade/*.vm.test.ts",
   "scripts/handout/*.test.ts",
   "scripts/handout/*.vm.test.ts",
   "scripts/handout/fixtures/**",
@@ -244,7 +248,13 @@ export async function writeKit(out: string, opts: KitOptions): Promise<KitResult
       })),
     folders: [...new Set(plan.tasks.flatMap((t) => t.folders))],
   };
-  await writeKitFile(out, kitManifestName, JSON.stringify(manifest, null, 2) + "\n");
+  // formatted as the kit's own `prettier --check` wants it
+  const { format } = await import("prettier");
+  await writeKitFile(
+    out,
+    kitManifestName,
+    await format(JSON.stringify(manifest), { parser: "json" }),
+  );
   await writeKitFile(out, studentDocName, await renderStudentDoc(plan, version));
   if (opts.patch) {
     await writeKitFile(

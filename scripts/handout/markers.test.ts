@@ -150,6 +150,18 @@ describe("solution markers", () => {
     }
   });
 
+  it("a (kit) region gives its stub alone, and restores", () => {
+    const text = [
+      "// BEGIN SOLUTION Z1: (kit) the stubs' import",
+      'import { a } from "./a.ts";',
+      '// END SOLUTION Z1: import { a, NotImplementedError } from "./a.ts";',
+      "",
+    ].join("\n");
+    const m = parseMarkers(text, "x.ts", tasks);
+    expect(stubOut(m, ["Z1"])).toBe('import { a, NotImplementedError } from "./a.ts";\n');
+    expect(restore(stubOut(m, ["Z1"]), m, ["Z1"], "x.ts")).toBe(text);
+  });
+
   it("lowercase task ids are the same task", () => {
     const m = parseMarkers("/* BEGIN SOLUTION z2: a */\n/* END SOLUTION Z2 */", "x", tasks);
     expect(m.blocks[0]!.task).toBe("Z2");

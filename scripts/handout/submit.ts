@@ -1,9 +1,12 @@
 /**
- * `lab submit` in a starter kit: one tarball of exactly the student's files
- * (the files that had stubs, and any file added or changed in the tasks'
- * folders since the kit's first commit; git's ignore rules keep build
- * output out) with a MANIFEST.json: every file's size and sha256, the lab
- * version, the kit's origin and the last local test summary.
+ * `lab submit` in a starter kit: one tarball of the student's folders (the
+ * tasks' folders: the files that had stubs, the files added or changed
+ * since the kit's first commit, and the given files beside them, so each
+ * part is complete as the grader builds it, e.g. the whole module folder;
+ * git's ignore rules keep build output out) with a MANIFEST.json: every
+ * file's kind, size and sha256, the lab version, the kit's origin and the
+ * last local test summary. The paths are the repository's, as `lab grade`
+ * takes them.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -20,7 +23,8 @@ export const maxFileBytes = 512 * 1024;
 export const maxTotalBytes = 4 * 1024 * 1024;
 export const submissionManifestName = "MANIFEST.json";
 
-export type SubmittedKind = "marked" | "new" | "changed";
+/** marked: had stubs; new/changed: since the kit; given: in a task folder, untouched. */
+export type SubmittedKind = "marked" | "new" | "changed" | "given";
 
 export interface SubmittedFile {
   path: string;
@@ -103,13 +107,14 @@ export async function collectSubmission(root: string, kit: KitManifest): Promise
   }
   for (const p of present.sort()) {
     if (!inFolders(p) || markedPaths.has(p) || !existsSync(join(root, p))) continue;
-    if (!inKit.has(p)) await add(p, "new");
-    else if (changed.has(p)) await add(p, "changed");
+    await add(p, !inKit.has(p) ? "new" : changed.has(p) ? "changed" : "given");
   }
   const total = out.reduce((n, f) => n + f.size, 0);
   if (total > maxTotalBytes)
     throw new LabError(`the submission is ${total} bytes, over the ${maxTotalBytes}-byte limit`, 1);
-  const touched = out.some((f) => f.kind !== "marked" || changed.has(f.path));
+  const touched = out.some(
+    (f) => f.kind === "new" || f.kind === "changed" || (f.kind === "marked" && changed.has(f.path)),
+  );
   if (!touched)
     throw new LabError(
       "nothing to submit: no file differs from the starter kit",
