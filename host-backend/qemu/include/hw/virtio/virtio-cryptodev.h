@@ -43,6 +43,7 @@ typedef struct VirtIOCryptodevConf {
     uint64_t max_inflight_bytes; /* copies held by jobs in the thread pool */
     uint16_t queue_size;
     uint32_t max_wire_version; /* x-max-wire-version: 1, or 2 (default) */
+    uint32_t delay_us;      /* grading: every job waits this long first */
 } VirtIOCryptodevConf;
 
 struct VcdCore;
