@@ -124,7 +124,7 @@ async function tracedRun(devices: number, cliMs: number): Promise<BootStage[]> {
     ["ports linked", "init: agent ports"],
   ];
   const stages: BootStage[] = [
-    { stage: "CLI start (node, tsx, imports)", ms: Math.max(0, cliMs - total) },
+    { stage: "CLI start (node, the compiled CLI, imports)", ms: Math.max(0, cliMs - total) },
     { stage: "host: checks, QEMU command line", ms: total - t.endMs },
     { stage: "QEMU start until its sockets connect", ms: t.qemuStartMs },
     {
