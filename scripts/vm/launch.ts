@@ -113,6 +113,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      extra: process.env.LAB_KERNEL_ARGS,
     }),
     nodeImage: nodeImagePath(),
     shares,

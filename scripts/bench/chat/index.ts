@@ -97,7 +97,7 @@ export async function measureChat(o: ChatOptions): Promise<ChatReport> {
       if (sys.handshakes && o.handshakes > 0 && name !== "host-power") {
         // In the guest a handshake goes through the device: fewer of them,
         // and no logins (a scrypt under TCG measures the emulator).
-        const host = name === "host" || name === "host-power";
+        const host = name === "host";
         const n = host ? o.handshakes : Math.max(4, Math.ceil(o.handshakes / 5));
         for (const login of host ? [false, true] : [false])
           for (const inFlight of o.handshakeInFlight) {
