@@ -7,6 +7,8 @@ import { median } from "../lib/stats.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
 import { ensureGuestBuilt, guestArgs, labProcess, runGuest, vmUnavailable } from "../vm/index.ts";
+import { buildrootRootfsPresent } from "../guest/buildroot.ts";
+import { kernelDebugPresent } from "../guest/kernel-debug.ts";
 
 /**
  * `lab bench boot`: wall time of N warm `lab run` invocations (a new CLI
@@ -29,6 +31,10 @@ export interface BootFlavour {
   command: string[];
   /** Only when the patched QEMU with the device exists. */
   needsDevice?: boolean;
+  /** Only when this is true (the flavour's artifacts are built). */
+  present?: () => boolean;
+  /** Builds what the flavour needs beyond its main artifact (before the warm-up). */
+  prepare?: () => Promise<void>;
 }
 
 export const bootFlavours: BootFlavour[] = [
@@ -50,6 +56,23 @@ export const bootFlavours: BootFlavour[] = [
     options: [],
     command: ["true"],
     needsDevice: true,
+  },
+  {
+    key: "true-debug-kernel",
+    label: "lab run --kernel debug --devices 0 -- true",
+    options: ["--kernel", "debug", "--devices", "0"],
+    command: ["true"],
+    // The debug kernel (lockdep, KASAN...) beside the default, once built.
+    present: kernelDebugPresent,
+    prepare: () => ensureGuestBuilt("debug"),
+  },
+  {
+    key: "true-buildroot",
+    label: "lab run --rootfs buildroot --devices 0 -- true",
+    options: ["--rootfs", "buildroot", "--devices", "0"],
+    command: ["true"],
+    // The Buildroot root file system beside the initramfs, once built.
+    present: buildrootRootfsPresent,
   },
 ];
 
@@ -146,7 +169,10 @@ async function tracedRun(devices: number, cliMs: number): Promise<BootStage[]> {
 
 export async function measureBoot(o: { runs: number; accel: string }): Promise<BootReport> {
   await ensureGuestBuilt();
-  const flavours = bootFlavours.filter((f) => !f.needsDevice || !vmUnavailable());
+  const flavours = bootFlavours.filter(
+    (f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true),
+  );
+  for (const f of flavours) await f.prepare?.();
   const argsOf = (f: BootFlavour) => ["run", "--accel", o.accel, ...f.options, "--", ...f.command];
   info("warm-up run");
   await labProcess(argsOf(flavours[0] as BootFlavour));
@@ -175,6 +201,18 @@ export async function measureBoot(o: { runs: number; accel: string }): Promise<B
 
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 
+/** The other flavours of `true` against the default one, side by side. */
+function ratios(rows: readonly BootRow[]): string[] {
+  const base = rows.find((x) => x.key === "true");
+  if (!base) return [];
+  return rows
+    .filter((x) => x.key.startsWith("true-") && x.key !== "true-device")
+    .map(
+      (x) =>
+        `${x.key.slice(5)} / default (true, --devices 0): ${(x.medianMs / base.medianMs).toFixed(2)}x`,
+    );
+}
+
 export function formatBoot(r: BootReport): string {
   const cell = (ms: number) => (sec(ms) + " s").padStart(8);
   const stageSum = r.stages.reduce((a, s) => a + s.ms, 0);
@@ -186,6 +224,7 @@ export function formatBoot(r: BootReport): string {
     ...r.rows.map(
       (x) => `${x.label.padEnd(40)} ${cell(x.medianMs)} ${cell(x.minMs)} ${cell(x.maxMs)}`,
     ),
+    ...ratios(r.rows),
     "",
     "where the time of one `lab run --devices 0 -- true` goes (one traced run; init's stages",
     "from the guest clock; the CLI start is the median above minus the in-process run):",
@@ -200,6 +239,7 @@ export default defineCommand({
 
 Median and spread of N (default 5) warm runs of each flavour
 (\`lab run -- true\`, \`lab run -- node -e 0\`, with and without the device;
+the debug kernel and the Buildroot root file system when they are built;
 each a whole CLI process, as a user runs it), the accelerator used, and
 where the time of one run goes (QEMU start, firmware, kernel, each stage of
 init, the agent, teardown).`,

@@ -5,6 +5,8 @@ import { defineCommand } from "../lib/command.ts";
 import { ensurePackages } from "../debian/apt.ts";
 import { buildTargets } from "../build/runner.ts";
 import { UsageError } from "../lib/errors.ts";
+import { oneOfArg } from "../lib/args.ts";
+import { rootfsFlavours } from "../vm/options.ts";
 import { info, step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
 
@@ -27,7 +29,7 @@ async function tool(title: string, cmd: string, args: string[]): Promise<void> {
 
 export default defineCommand({
   summary: "run every test: lint, types, host unit tests, VM end-to-end tests",
-  usage: `usage: lab test [--unit | --vm] [--no-lint] [-- VITEST ARGS...]
+  usage: `usage: lab test [--unit | --vm] [--no-lint] [--rootfs buildroot] [-- VITEST ARGS...]
 
 Installs what is missing (Debian packages, builds), checks lint and types,
 then runs vitest: the \`unit\` project (host: TypeScript, the device's C unit
@@ -37,13 +39,22 @@ end through the real guest and device). Ends with one line
 
   --unit      host-side tests only (no build, no VM)
   --vm        VM tests only
-  --no-lint   skip eslint, prettier and tsc`,
-  options: { unit: { type: "boolean" }, vm: { type: "boolean" }, "no-lint": { type: "boolean" } },
+  --no-lint   skip eslint, prettier and tsc
+  --rootfs F  run the VM tests on that guest flavour: initramfs (default) or
+              buildroot (built first: \`lab build rootfs-buildroot\`; sets
+              $LAB_ROOTFS for every \`lab run\` the tests make)`,
+  options: {
+    unit: { type: "boolean" },
+    vm: { type: "boolean" },
+    "no-lint": { type: "boolean" },
+    rootfs: { type: "string" },
+  },
   command: true,
   async run({ values, command: passthrough }) {
     if (values.unit && values.vm) throw new UsageError("lab test: --unit or --vm, not both");
     const project = values.unit ? "unit" : values.vm ? "vm" : undefined;
     const lint = !values["no-lint"];
+    const rootfs = oneOfArg("--rootfs", values.rootfs ?? "initramfs", rootfsFlavours);
 
     await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
     if (lint) {
@@ -51,7 +62,10 @@ end through the real guest and device). Ends with one line
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);
       await tool("tsc --noEmit", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
     }
-    if (project !== "unit") await buildTargets(["all"], { force: false });
+    if (project !== "unit")
+      await buildTargets(rootfs === "buildroot" ? ["all", "rootfs-buildroot"] : ["all"], {
+        force: false,
+      });
 
     const outDir = join(repoRoot, "out");
     await mkdir(outDir, { recursive: true });
@@ -70,6 +84,7 @@ end through the real guest and device). Ends with one line
       preferLocal: true,
       stdio: ["ignore", "inherit", "inherit"],
       reject: false,
+      env: rootfs === "buildroot" ? { LAB_ROOTFS: "buildroot" } : {},
     });
     try {
       const j = JSON.parse(await readFile(jsonFile, "utf8")) as VitestJson;

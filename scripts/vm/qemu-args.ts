@@ -141,8 +141,12 @@ export interface CmdlineSpec {
   verbose: boolean;
   /** Init prints the guest uptime at each stage (LAB_TRACE_BOOT=1). */
   trace?: boolean;
-  /** Extra kernel parameters for profiling, e.g. initcall_debug (LAB_KERNEL_ARGS). */
-  extra?: string;
+  /** Guest path of the driver module init loads (default: the in-place build under /lab). */
+  driver?: string;
+  /** Kernel-specific words, appended last (the debug kernel's log level...). */
+  extra?: string[];
+  /** Parameters for profiling, e.g. initcall_debug (LAB_KERNEL_ARGS), after everything. */
+  profiling?: string;
 }
 
 /** Guest paths go on the kernel command line: keep them to a safe alphabet. */
@@ -181,10 +185,15 @@ export function kernelCmdline(c: CmdlineSpec): string {
   if (c.net) p.push("lab.net=1");
   if (c.node) p.push("lab.node=1");
   if (c.trace) p.push("lab.trace=1");
-  if (c.extra) {
-    if (!/^[A-Za-z0-9_.,=:+/ -]*$/.test(c.extra))
+  if (c.driver) {
+    if (!guestPathRe.test(c.driver)) throw new Error(`unsafe driver path ${c.driver}`);
+    p.push(`lab.driver=${c.driver}`);
+  }
+  if (c.extra) p.push(...c.extra);
+  if (c.profiling?.trim()) {
+    if (!/^[A-Za-z0-9_.,=:+/ -]*$/.test(c.profiling))
       throw new Error(`LAB_KERNEL_ARGS: only [A-Za-z0-9_.,=:+/ -] allowed`);
-    p.push(c.extra.trim());
+    p.push(c.profiling.trim());
   }
   return p.join(" ");
 }
