@@ -19,6 +19,8 @@ const verbs: Record<string, () => Promise<{ default: AnyCommand }>> = {
   clean: () => import("./commands/clean.ts"),
   pins: () => import("./commands/pins.ts"),
   buildroot: () => import("./commands/buildroot.ts"),
+  handout: () => import("./commands/handout.ts"),
+  submit: () => import("./commands/submit.ts"),
 };
 
 async function help(): Promise<number> {
