@@ -8,10 +8,12 @@ import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
 import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { nodeImagePath } from "../guest/artifacts.ts";
+import { buildrootRootfsPath } from "../guest/buildroot.ts";
 import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
-import type { VmArgs } from "./options.ts";
+import { qemuFirmwareArgs } from "./firmware.ts";
+import type { Rootfs, VmArgs } from "./options.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu-args.ts";
 import { Qmp } from "./qmp.ts";
 
@@ -27,12 +29,25 @@ const setpriv = "/usr/bin/setpriv";
 /**
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
+ * The Buildroot rootfs is built when missing; bringing it up to date after
+ * an edit is `lab build rootfs-buildroot` (minutes, not a run's business).
  */
-export async function ensureGuestBuilt(kernel: GuestKernel = "default"): Promise<void> {
+export async function ensureGuestBuilt(
+  kernel: GuestKernel = "default",
+  rootfs: Rootfs = "initramfs",
+): Promise<void> {
   const k = kernelArtifacts(kernel);
-  if (await k.current()) return;
+  const targets = (await k.current()) ? [] : [...k.guestTargets];
+  if (rootfs === "buildroot" && !existsSync(buildrootRootfsPath()))
+    targets.push("noderoot", "rootfs-buildroot");
+  if (!targets.length) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(k.guestTargets, { force: false });
+  await buildTargets(targets, { force: false });
+}
+
+/** The initrd the guest boots: the kernel's initramfs, or the Buildroot rootfs. */
+export function rootfsImage(rootfs: Rootfs, kernelInitrd: string): string {
+  return rootfs === "buildroot" ? buildrootRootfsPath() : kernelInitrd;
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -41,8 +56,9 @@ export function defaultDevices(): number {
 }
 
 function shareList(args: VmArgs): Share[] {
+  const lab = args.labShare ?? { hostPath: repoRoot, readonly: false };
   const shares: Share[] = [
-    { tag: "lab", hostPath: repoRoot, guestPath: guestRepoPath, readonly: false },
+    { tag: "lab", hostPath: lab.hostPath, guestPath: guestRepoPath, readonly: lab.readonly },
   ];
   args.shares.forEach((s, i) => {
     const hostPath = resolve(s.hostPath);
@@ -82,8 +98,10 @@ export interface Launched {
  */
 export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean): Promise<Launched> {
   const devices = args.devices ?? defaultDevices();
-  const qemu = selectQemu(devices);
-  await ensureGuestBuilt(args.kernel);
+  const qemu = args.qemu?.binary
+    ? { path: args.qemu.binary, firmwareArgs: qemuFirmwareArgs(), patched: true }
+    : selectQemu(devices);
+  await ensureGuestBuilt(args.kernel, args.rootfs);
   const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
@@ -104,7 +122,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     smp: args.smp,
     memMiB: args.memMiB,
     kernel: k.image,
-    initrd: k.initrd,
+    initrd: rootfsImage(args.rootfs, k.initrd),
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -153,9 +171,16 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     ),
   );
 
+  const ro = [k.image, k.initrd, nodeImagePath(), qemu.path];
+  const full = args.qemu?.wrap
+    ? args.qemu.wrap([qemu.path, ...qemuArgs], {
+        rw: [dir, ...shares.filter((s) => !s.readonly).map((s) => s.hostPath)],
+        ro: [...ro, ...shares.filter((s) => s.readonly).map((s) => s.hostPath)],
+      })
+    : [qemu.path, ...qemuArgs];
   const [cmd, argv] = existsSync(setpriv)
-    ? [setpriv, ["--pdeathsig", "KILL", "--", qemu.path, ...qemuArgs]]
-    : [qemu.path, qemuArgs];
+    ? [setpriv, ["--pdeathsig", "KILL", "--", ...full]]
+    : [full[0] as string, full.slice(1)];
   const child = spawn(cmd, argv, {
     stdio: mode === "boot" ? "inherit" : ["ignore", "pipe", "pipe"],
     // lab run: its own process group, so a terminal's Ctrl-C reaches lab
