@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatCounts, ktapCounts, parseKtap } from "../../guest-driver/tests/ktap.ts";
-import { type KtapReport } from "../../guest-driver/tests/ktap.ts";
+import { formatCounts, ktapCounts, parseKtap } from "../../scripts/lib/ktap.ts";
+import { type KtapReport } from "../../scripts/lib/ktap.ts";
 import { lines } from "../../ts-app/e2e/scenario.ts";
 import {
   type ScenarioResult,
