@@ -45,7 +45,7 @@ end through the real guest and device). Ends with one line
     const project = values.unit ? "unit" : values.vm ? "vm" : undefined;
     const lint = !values["no-lint"];
 
-    await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
+    await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench", "grade");
     if (lint) {
       await tool("eslint", "eslint", ["."]);
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);

@@ -58,6 +58,8 @@ export const systemPackages = {
   // ts-app/test: the classic-mode C client written from the seed (OpenSSL AES)
   chat: ["gcc", "libc6-dev", "libssl-dev"],
   bench: ["ngircd"],
+  // lab grade: the sandbox for student code (bwrap; setpriv and prlimit are util-linux)
+  grade: ["bubblewrap", "util-linux", "patch"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;
