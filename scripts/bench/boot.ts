@@ -6,6 +6,7 @@ import { info } from "../lib/log.ts";
 import { median } from "../lib/stats.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
+import { kernelDebugPresent } from "../guest/kernel-debug.ts";
 import { ensureGuestBuilt, guestArgs, labProcess, runGuest, vmUnavailable } from "../vm/index.ts";
 
 /**
@@ -48,7 +49,8 @@ export default defineCommand({
 
 Median and spread of N (default 5) warm \`lab run -- true\` and
 \`lab run -- node -e 0\` (each a whole CLI process, as a user runs it), the
-accelerator used, and where the time of one run goes.`,
+accelerator used, and where the time of one run goes. When the debug kernel
+is built (\`lab build debug\`), \`lab run --kernel debug -- true\` too.`,
   options: { runs: { type: "string" }, accel: { type: "string" } },
   async run({ values }) {
     const runs = values.runs ? intArg("--runs", values.runs, 1, 1000) : 5;
@@ -66,6 +68,15 @@ accelerator used, and where the time of one run goes.`,
         ms: [],
       },
     ];
+    // The debug kernel (lockdep, KASAN...) side by side with the default, when built.
+    if (kernelDebugPresent()) {
+      await ensureGuestBuilt("debug");
+      rows.splice(1, 0, {
+        label: "lab run --kernel debug --devices 0 -- true",
+        args: ["--accel", accel, "--kernel", "debug", "--devices", "0", "--", "true"],
+        ms: [],
+      });
+    }
     if (!vmUnavailable())
       rows.push({
         label: "lab run -- true (1 cryptodev, driver)",
@@ -88,10 +99,10 @@ accelerator used, and where the time of one run goes.`,
       `lab bench boot: ${runs} warm runs each (wall time of the whole \`lab run\` process)`,
       `accelerator: ${accelUsed}${accel === "auto" ? " (--accel auto)" : ""}`,
       "",
-      `${"command".padEnd(40)} ${"median".padStart(8)} ${"min".padStart(8)} ${"max".padStart(8)}`,
+      `${"command".padEnd(44)} ${"median".padStart(8)} ${"min".padStart(8)} ${"max".padStart(8)}`,
       ...rows.map(
         (r) =>
-          `${r.label.padEnd(40)} ${cell(median(r.ms))} ${cell(Math.min(...r.ms))} ${cell(Math.max(...r.ms))}`,
+          `${r.label.padEnd(44)} ${cell(median(r.ms))} ${cell(Math.min(...r.ms))} ${cell(Math.max(...r.ms))}`,
       ),
       "",
       "where the time of one `lab run --devices 0` goes:",

@@ -6,10 +6,13 @@ import type { BuildTarget } from "./target.ts";
  */
 export const targetNames = [
   "kernel",
+  "kernel-debug",
   "initramfs",
   "noderoot",
   "qemu",
   "driver",
+  "initramfs-debug",
+  "driver-debug",
   "conformance",
   "binding",
   "app",
@@ -18,6 +21,7 @@ export const targetNames = [
 /** Names accepted on the command line that stand for several targets. */
 export const aliases: Record<string, readonly string[]> = {
   guest: ["kernel", "initramfs", "noderoot"],
+  debug: ["kernel-debug", "initramfs-debug", "driver-debug"],
   all: targetNames,
 };
 
@@ -26,10 +30,13 @@ export type TargetName = (typeof targetNames)[number];
 /** Each target's module, loaded only when that target is built. */
 const loaders: Record<TargetName, () => Promise<{ default: BuildTarget }>> = {
   kernel: () => import("./kernel.ts"),
+  "kernel-debug": () => import("./kernel-debug.ts"),
   initramfs: () => import("./initramfs.ts"),
   noderoot: () => import("./noderoot.ts"),
   qemu: () => import("./qemu.ts"),
   driver: () => import("./driver.ts"),
+  "initramfs-debug": () => import("./initramfs-debug.ts"),
+  "driver-debug": () => import("./driver-debug.ts"),
   conformance: () => import("./conformance.ts"),
   binding: () => import("./binding.ts"),
   app: () => import("./app.ts"),

@@ -1,7 +1,15 @@
 import { existsSync } from "node:fs";
 import { kvmVerdict, kvmDevice } from "../vm/accel.ts";
 import { aptInstallCommand, missingPackages, systemPackages } from "../debian/apt.ts";
-import { diskUsage } from "../lib/cache.ts";
+import { diskUsage, readStamp } from "../lib/cache.ts";
+import {
+  debugSource,
+  kernelDebugBuildDir,
+  kernelDebugImagePath,
+  kernelDebugKey,
+  kernelDebugPresent,
+  kernelDebugRelease,
+} from "../guest/kernel-debug.ts";
 import { defineCommand } from "../lib/command.ts";
 import { initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
 import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../guest/kernel.ts";
@@ -48,6 +56,40 @@ function kernelCheck(): Check {
         what: "kernel",
         detail: `${pinned}; no longer served (${rec.gone.join(", ")}), ${resolved}`,
         fix: "npx lab pins update (records the set in use in vm/pins.json)",
+      };
+}
+
+/** The debug kernel (`lab run --kernel debug`): built, current, from which source. */
+async function debugKernelCheck(): Promise<Check> {
+  const what = "debug kernel";
+  let src;
+  try {
+    src = debugSource();
+  } catch {
+    return {
+      ok: false,
+      what,
+      detail: "the default kernel is not resolved yet",
+      fix: "npx lab build kernel",
+    };
+  }
+  const from = `${src.name} ${src.version}, tinyconfig + vm/kernel-debug/lab.config`;
+  if (!kernelDebugPresent())
+    return {
+      ok: false,
+      what,
+      detail: `${from}; not built (--kernel debug needs it)`,
+      fix: "npx lab build debug",
+    };
+  const current = (await readStamp(kernelDebugBuildDir())) === kernelDebugKey();
+  const size = mib(await diskUsage(kernelDebugImagePath()));
+  return current
+    ? { ok: true, what, detail: `${kernelDebugRelease()} (${from}), bzImage ${size}` }
+    : {
+        ok: false,
+        what,
+        detail: `${kernelDebugRelease()} built from other inputs than ${from}`,
+        fix: "npx lab build debug",
       };
 }
 
@@ -118,7 +160,7 @@ async function checks(): Promise<Check[]> {
 
   const size = await diskUsage(cacheDir());
   const parts: string[] = [];
-  for (const t of ["kernel", "initramfs", "noderoot", "qemu"])
+  for (const t of ["kernel", "kernel-debug", "initramfs", "noderoot", "qemu"])
     parts.push(`${t} ${mib(await diskUsage(`${cacheDir()}/${t}`))}`);
   out.push({
     ok: true,
@@ -126,6 +168,7 @@ async function checks(): Promise<Check[]> {
     detail: `${cacheDir()} (${mib(size)}: ${parts.join(", ")}); override with LAB_CACHE`,
   });
   out.push(kernelCheck());
+  out.push(await debugKernelCheck());
   const built =
     Number(kernelPresent()) + [initramfsPath(), nodeImagePath()].filter(existsSync).length;
   out.push(

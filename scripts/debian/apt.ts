@@ -44,6 +44,19 @@ export const systemPackages = {
     "qemu-system-data",
   ],
   driver: ["make", "gcc", "libc6-dev", "libelf-dev"],
+  // the debug guest kernel, built from Debian's linux-source package
+  kernelBuild: [
+    "make",
+    "gcc",
+    "libc6-dev",
+    "bc",
+    "flex",
+    "bison",
+    "libelf-dev",
+    "libssl-dev",
+    "xz-utils",
+    "dpkg-dev",
+  ],
   // host-backend/test: clang + libFuzzer for the harness, gcc + nettle + glib
   // for the unit tests (and their fake /dev/crypto)
   fuzz: [

@@ -119,17 +119,19 @@ export async function runChatScenario(o: {
       : { key: Buffer.from(demoKey, "hex"), iv: Buffer.from(demoIv, "hex") }),
   };
   const provider = createNodeProvider();
-  // Play hana until done, or until the guest side ended without her.
+  // Play hana until done, or until the guest side ended without her (then
+  // her retries stop too: nothing of hers may outlive the run).
   let hostError: string | undefined;
-  const host = await Promise.race([
-    playHost(conn, provider, (timeoutS - 30) * 1000),
-    guest.done.then(() => {
-      throw new Error("the guest side ended before hana finished");
-    }),
-  ]).catch((e: unknown) => {
-    hostError = (e as Error).message;
-    return undefined;
-  });
+  const guestEnded = new AbortController();
+  void guest.done.then(() =>
+    guestEnded.abort(new Error("the guest side ended before hana finished")),
+  );
+  const host = await playHost(conn, provider, (timeoutS - 30) * 1000, guestEnded.signal).catch(
+    (e: unknown) => {
+      hostError = (e as Error).message;
+      return undefined;
+    },
+  );
   await provider.close();
   // Tell the guest hana is done, so it may stop its server now.
   await signalDone(donePort, guest.done);

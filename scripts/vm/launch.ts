@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
-import { guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
-import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
-import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
+import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { nodeImagePath } from "../guest/artifacts.ts";
+import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
 import { qemuFirmwareArgs } from "./firmware.ts";
@@ -29,12 +29,11 @@ const setpriv = "/usr/bin/setpriv";
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
  */
-export async function ensureGuestBuilt(): Promise<void> {
-  const missing =
-    !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
-  if (!missing && (await initramfsCurrent())) return;
+export async function ensureGuestBuilt(kernel: GuestKernel = "default"): Promise<void> {
+  const k = kernelArtifacts(kernel);
+  if (await k.current()) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(["guest"], { force: false });
+  await buildTargets(k.guestTargets, { force: false });
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -88,7 +87,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
   const qemu = args.qemu?.binary
     ? { path: args.qemu.binary, firmwareArgs: qemuFirmwareArgs(), patched: true }
     : selectQemu(devices);
-  await ensureGuestBuilt();
+  await ensureGuestBuilt(args.kernel);
+  const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
   const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
@@ -107,8 +107,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     cpu: args.cpu ?? "max",
     smp: args.smp,
     memMiB: args.memMiB,
-    kernel: kernelVmlinuxPath(),
-    initrd: initramfsPath(),
+    kernel: k.image,
+    initrd: k.initrd,
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -117,6 +117,9 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      ...(args.kernel === "default"
+        ? {}
+        : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),
     }),
     nodeImage: nodeImagePath(),
     shares,
@@ -154,7 +157,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     ),
   );
 
-  const ro = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath(), qemu.path];
+  const ro = [k.image, k.initrd, nodeImagePath(), qemu.path];
   const full = args.qemu?.wrap
     ? args.qemu.wrap([qemu.path, ...qemuArgs], {
         rw: [dir, ...shares.filter((s) => !s.readonly).map((s) => s.hostPath)],

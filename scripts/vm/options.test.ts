@@ -15,6 +15,13 @@ describe("lab run arguments", () => {
       forwards: [],
     });
     expect(a.devices).toBeUndefined();
+    expect(a.kernel).toBe("default");
+  });
+
+  it("--kernel picks the default or the debug kernel, nothing else", () => {
+    expect(parseVmArgs(["--kernel", "debug", "--", "true"], true).kernel).toBe("debug");
+    expect(parseVmArgs(["--kernel=default", "--", "true"], true).kernel).toBe("default");
+    expect(() => parseVmArgs(["--kernel", "kasan", "--", "true"], true)).toThrow(UsageError);
   });
 
   it("parses every option, in both spellings", () => {

@@ -9,6 +9,7 @@ import {
 import { UsageError } from "../lib/errors.ts";
 import type { Accel, Forward } from "./qemu-args.ts";
 import { guestPathRe } from "./qemu-args.ts";
+import { type GuestKernel, guestKernels } from "../guest/flavour.ts";
 
 /** Options of `lab run` / `lab boot` (pure parsing, unit tested). */
 export interface VmArgs {
@@ -23,6 +24,8 @@ export interface VmArgs {
   cpu?: string;
   console?: string;
   machine: "q35" | "pc";
+  /** Which guest kernel: Debian's (default) or the lab's debug build (`lab build kernel-debug`). */
+  kernel: GuestKernel;
   net: boolean;
   /** Guest working directory of the command. */
   cwd: string;
@@ -77,6 +80,7 @@ export const vmOptionSpecs = {
   cpu: { type: "string" },
   console: { type: "string" },
   machine: { type: "string" },
+  kernel: { type: "string" },
   "no-net": { type: "boolean" },
   cwd: { type: "string" },
 } as const satisfies OptionSpecs;
@@ -94,6 +98,7 @@ export function vmArgsFrom(
     smp: v.smp === undefined ? 1 : intArg("--smp", v.smp, 1, 64),
     memMiB: v.mem === undefined ? 1024 : intArg("--mem", v.mem, 128, 65536),
     machine: v.machine === undefined ? "q35" : oneOfArg("--machine", v.machine, ["q35", "pc"]),
+    kernel: v.kernel === undefined ? "default" : oneOfArg("--kernel", v.kernel, guestKernels),
     net: !v["no-net"],
     cwd: v.cwd ?? "/",
     command,
