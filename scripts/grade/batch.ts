@@ -27,6 +27,8 @@ export interface BatchOptions {
   rubricPath?: string;
   jobs: number | "auto";
   resume: boolean;
+  /** Print the table on stdout (default true). */
+  table?: boolean;
   /** Phase limits passed to gradeOne. */
   limits?: Parameters<typeof gradeOne>[1]["limits"];
 }
@@ -126,6 +128,6 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
   }
   const partNames = [...new Set(rubric.items.map((i) => i.part))] as Part[];
   await writeFile(join(outDir, "summary.csv"), summaryCsv(results, partNames));
-  process.stdout.write(summaryTable(results, partNames));
+  if (o.table !== false) process.stdout.write(summaryTable(results, partNames));
   return results;
 }

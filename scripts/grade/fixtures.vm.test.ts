@@ -9,7 +9,7 @@ import { sh } from "../lib/sh.ts";
 import { labProcess, vmUnavailable } from "../vm/index.ts";
 import type { GradeResult } from "./report.ts";
 import { sandboxUnavailable } from "./sandbox.ts";
-import { edit } from "./test/edits.ts";
+import { edit } from "./edit.ts";
 import { referenceDriver, tarEnd, tarEntry, writeTree } from "./test/fixtures.ts";
 
 /**
@@ -93,18 +93,28 @@ describe.skipIf(unavailable !== undefined)(
       );
       // the escape: its Kbuild runs on the grading host, make parses it several times
       const esc = await referenceDriver(join(subs, "escape"));
-      const kbuild = join(esc, "guest-driver/module/Kbuild");
-      const attempts = [
-        `$(shell echo '{"score": 1000, "tests": []}' > ${out}/escape/results.json 2>/dev/null)`,
-        `$(shell echo forged > ${out}/summary.csv 2>/dev/null; mkdir ${out}/forged 2>/dev/null)`,
-        `$(shell cat ${subs}/build-error/guest-driver/module/chrdev.c /etc/shadow >&2 2>/dev/null)`,
-        `$(shell touch ${marker} ${repoRoot}/escape-marker 2>/dev/null)`,
-        `$(shell bash -c 'echo hi > /dev/tcp/127.0.0.1/${port}' 2>/dev/null)`,
-        `$(shell bash -c 'for i in $$(seq 1 3000); do sleep 30 & done 2>/dev/null; echo forked $$(jobs -p | wc -l) >&2; kill $$(jobs -p)')`,
-        `$(shell dd if=/dev/zero of=/tmp/fill bs=1M count=4096 2>/dev/null; rm -f /tmp/fill)`,
-        `$(shell head -c 30000000 /dev/zero | tr '\\0' x >&2)`,
+      const script = [
+        "test -e /tmp/escape-done && exit 0",
+        "touch /tmp/escape-done",
+        `echo '{"score": 1000, "tests": []}' > ${out}/escape/results.json`,
+        `echo forged > ${out}/summary.csv; mkdir ${out}/forged`,
+        `cat ${subs}/build-error/guest-driver/module/chrdev.c /etc/shadow >&2`,
+        `touch ${marker} ${repoRoot}/escape-marker`,
+        `bash -c 'echo hi > /dev/tcp/127.0.0.1/${port}'`,
+        // unbounded forks: the sandbox's process limit stops them
+        "bash -c 'for i in $(seq 1 1000); do sleep 30 & done; echo forked $(jobs -p | wc -l) >&2; kill $(jobs -p)'",
+        // the disk: /tmp is a capped tmpfs, the rest is read-only
+        "dd if=/dev/zero of=/tmp/fill bs=1M count=1024; rm -f /tmp/fill",
+        "dd if=/dev/zero of=/submission/fill bs=1M count=16",
+        // an output flood: the log keeps its head and says how much it dropped
+        "head -c 20000000 /dev/zero | tr '\\0' x >&2",
       ];
-      await writeFile(kbuild, `${attempts.join("\n")}\n${await readFile(kbuild, "utf8")}`);
+      await writeFile(join(esc, "guest-driver/module/escape.sh"), script.join("\n") + "\n");
+      const kbuild = join(esc, "guest-driver/module/Kbuild");
+      await writeFile(
+        kbuild,
+        `$(shell sh $(src)/escape.sh 1>&2)\n${await readFile(kbuild, "utf8")}`,
+      );
       // devices: one that crashes QEMU at the first request, one that spawns a shell
       for (const [name, file, old, by] of [
         [

@@ -1,6 +1,8 @@
-import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { referenceDriver } from "../samples.ts";
+
+export { referenceDevice, referenceDriver } from "../samples.ts";
 import { dirname, join } from "node:path";
-import { repoRoot } from "../../lib/paths.ts";
 import { sh } from "../../lib/sh.ts";
 
 /**
@@ -8,18 +10,6 @@ import { sh } from "../../lib/sh.ts";
  * driver's sources (no build products), optionally with a patch applied
  * or files replaced.
  */
-
-const moduleDir = join(repoRoot, "guest-driver", "module");
-
-/** Copies the reference driver's sources into `dest`/guest-driver/module. */
-export async function referenceDriver(dest: string): Promise<string> {
-  const to = join(dest, "guest-driver", "module");
-  await mkdir(to, { recursive: true });
-  for (const n of await readdir(moduleDir))
-    if ((/\.[ch]$/.test(n) && !n.endsWith(".mod.c")) || n === "Kbuild" || n === "Makefile")
-      await copyFile(join(moduleDir, n), join(to, n));
-  return dest;
-}
 
 /** The reference driver with `patch` (a -p1 diff against the repository) applied. */
 export async function patchedDriver(dest: string, patch: string): Promise<string> {

@@ -1,3 +1,4 @@
+/** Test and benchmark inputs: one change to a copied reference file. */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
