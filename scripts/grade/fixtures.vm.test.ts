@@ -34,8 +34,12 @@ describe.skipIf(unavailable !== undefined)(
     let connections = 0;
     const r = new Map<string, GradeResult>();
     const marker = join(tmpdir(), `grade-escape-marker-${process.pid}`);
+    // files the escape might have planted in the repository (untracked ones)
     const repoStatus = async (): Promise<string> =>
-      (await sh({ cwd: repoRoot })`git status --porcelain`).stdout;
+      (await sh({ cwd: repoRoot })`git status --porcelain --untracked-files=all`).stdout
+        .split("\n")
+        .filter((l) => l.startsWith("??"))
+        .join("\n");
     let statusBefore = "";
 
     beforeAll(async () => {

@@ -20,6 +20,7 @@ import {
 import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
 import { conformanceIds } from "./checks.ts";
 import { type Intake, intake, submissionName } from "./intake.ts";
+import { sandboxUid } from "./sandbox.ts";
 import { type GradeResult, junitXml, reportMd, resultsJson } from "./report.ts";
 import type { Part, Rubric } from "./rubric.ts";
 import { type TestOutcome, scoreRubric } from "./score.ts";
@@ -41,7 +42,7 @@ export interface GradeOptions {
   outDir: string;
   /** The grader's scratch for this submission (removed at the end). */
   workDir: string;
-  /** Concurrency slot: the sandbox runs as uid 61000 + slot. */
+  /** Concurrency slot (0..63): the sandbox runs as sandboxUid(slot), one uid per slot and process. */
   slot: number;
   accel: Accel;
   /** Default: from the path (submissionName). */
@@ -162,7 +163,7 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
   }
 
   // ---------------------------------------------------------------- builds
-  const uid = 61000 + o.slot;
+  const uid = sandboxUid(o.slot);
   const lim = { ...defaultPhaseLimits, ...o.limits };
   const outcomes = new Map<string, TestOutcome>();
   const set = (id: string, ok: boolean, output = "") =>
