@@ -21,6 +21,9 @@ whatever the scores; non-zero only when the grader itself cannot run.
   -j N|auto        submissions graded at once (default 1; auto: cores and memory)
   --resume         skip submissions already graded with the same inputs
                    (submission, rubric and grader version)
+  --build-timeout S, --device-build-timeout S, --boot-timeout S
+                   phase limits: a driver build (default 120), a QEMU rebuild
+                   (300), each guest boot (at most this; each boot has its own)
   --gradescope     Gradescope's layout: grade /autograder/submission, write
                    /autograder/results/results.json
   --submission DIR, --results FILE   override those two paths`,
@@ -32,6 +35,9 @@ whatever the scores; non-zero only when the grader itself cannot run.
     gradescope: { type: "boolean" },
     submission: { type: "string" },
     results: { type: "string" },
+    "build-timeout": { type: "string" },
+    "device-build-timeout": { type: "string" },
+    "boot-timeout": { type: "string" },
   },
   positionals: true,
   async run({ values, positionals }) {
@@ -53,11 +59,19 @@ whatever the scores; non-zero only when the grader itself cannot run.
     }
     if (!positionals.length) throw new UsageError("lab grade needs at least one SUBMISSION");
     const { gradeBatch } = await import("../grade/batch.ts");
+    const t = (v: string | undefined, name: string) =>
+      v === undefined ? undefined : intArg(name, v, 1, 3600);
+    const limits = {
+      driverBuildS: t(values["build-timeout"], "--build-timeout"),
+      deviceBuildS: t(values["device-build-timeout"], "--device-build-timeout"),
+      bootS: t(values["boot-timeout"], "--boot-timeout"),
+    };
     await gradeBatch(positionals, {
       outDir: values.out ?? "grades",
       rubricPath: values.rubric,
       jobs,
       resume: !!values.resume,
+      limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     });
     return 0;
   },

@@ -98,6 +98,8 @@ export const systemPackages = {
   ],
   // `lab buildroot menuconfig`
   "buildroot-menuconfig": ["libncurses-dev"],
+  // lab grade: the sandbox for student code (bwrap; setpriv and prlimit are util-linux)
+  grade: ["bubblewrap", "util-linux", "patch"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;
