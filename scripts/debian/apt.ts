@@ -58,6 +58,9 @@ export const systemPackages = {
   // ts-app/test: the classic-mode C client written from the seed (OpenSSL AES)
   chat: ["gcc", "libc6-dev", "libssl-dev"],
   bench: ["ngircd"],
+  // scripts/grade/slurm: a real one-machine Slurm cluster for the tests of
+  // `lab grade --slurm` (slurmctld + slurmd + the client commands, munge)
+  slurm: ["slurmctld", "slurmd", "slurm-client", "munge"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;
