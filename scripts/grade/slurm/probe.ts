@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function probeCommand(ask: string, reply: string, token: string, node: string): string {
   const q = shQuote;
   return [
-    `test "$(cat ${q(ask)} 2>/dev/null)" = ${q(token)} || exit 0`,
+    `test "$(cat ${q(ask)} 2>/dev/null)" = ${q(token)} || exit 3`,
     `h=$(sha256sum ${q(templatePath)} 2>/dev/null | cut -c1-64)`,
     `v=$(${q(node)} --version 2>/dev/null)`,
     `echo "$(hostname) \${h:-none} \${v:-none}" > ${q(reply)}`,
