@@ -13,6 +13,7 @@ const verbs: Record<string, () => Promise<{ default: AnyCommand }>> = {
   test: () => import("./commands/test.ts"),
   bench: () => import("./commands/bench.ts"),
   chat: () => import("./commands/chat.ts"),
+  grade: () => import("./commands/grade.ts"),
   "export-patch": () => import("./commands/export-patch.ts"),
   fuzz: () => import("./commands/fuzz.ts"),
   clean: () => import("./commands/clean.ts"),

@@ -11,7 +11,7 @@ import {
   runGuest,
   vmUnavailable,
 } from "../../scripts/vm/index.ts";
-import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "./ktap.ts";
+import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "../../scripts/lib/ktap.ts";
 
 /**
  * The in-guest conformance suite (guest-driver/tests/conformance.c) through
@@ -95,7 +95,7 @@ describe.skipIf(unavailable !== undefined)(
         });
 
         it.each(groups)("%s", (group) => {
-          const mine = report.results.filter((r) => r.name.startsWith(`${group}: `));
+          const mine = report.results.filter((r) => r.name.startsWith(`${group}.`));
           expect(mine.length, `no ${group} results`).toBeGreaterThan(0);
           for (const r of mine)
             expect(r.ok, `not ok ${r.num} ${r.name}\n${r.diagnostics.join("\n")}`).toBe(true);

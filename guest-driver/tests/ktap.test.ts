@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ktapCounts, parseKtap } from "./ktap.ts";
+import { ktapCounts, parseKtap } from "../../scripts/lib/ktap.ts";
 
 const sample = `lab: booting
 KTAP version 1

@@ -8,7 +8,7 @@ import { copyFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { type KtapReport, type KtapResult, parseKtap } from "../../guest-driver/tests/ktap.ts";
+import { type KtapReport, type KtapResult, parseKtap } from "../../scripts/lib/ktap.ts";
 import { kernelBuildDir } from "../../scripts/guest/kernel.ts";
 import { repoRoot } from "../../scripts/lib/paths.ts";
 

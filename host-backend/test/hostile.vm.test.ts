@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatCounts, ktapCounts } from "../../guest-driver/tests/ktap.ts";
+import { formatCounts, ktapCounts } from "../../scripts/lib/ktap.ts";
 import { testProgram } from "../../scripts/build/conformance.ts";
 import { driverModulePath, guestPathOf } from "../../scripts/lib/paths.ts";
 import {

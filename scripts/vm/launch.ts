@@ -11,6 +11,7 @@ import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifac
 import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
+import { qemuFirmwareArgs } from "./firmware.ts";
 import type { VmArgs } from "./options.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu-args.ts";
 import { Qmp } from "./qmp.ts";
@@ -42,8 +43,9 @@ export function defaultDevices(): number {
 }
 
 function shareList(args: VmArgs): Share[] {
+  const lab = args.labShare ?? { hostPath: repoRoot, readonly: false };
   const shares: Share[] = [
-    { tag: "lab", hostPath: repoRoot, guestPath: guestRepoPath, readonly: false },
+    { tag: "lab", hostPath: lab.hostPath, guestPath: guestRepoPath, readonly: lab.readonly },
   ];
   args.shares.forEach((s, i) => {
     const hostPath = resolve(s.hostPath);
@@ -83,7 +85,9 @@ export interface Launched {
  */
 export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean): Promise<Launched> {
   const devices = args.devices ?? defaultDevices();
-  const qemu = selectQemu(devices);
+  const qemu = args.qemu?.binary
+    ? { path: args.qemu.binary, firmwareArgs: qemuFirmwareArgs(), patched: true }
+    : selectQemu(devices);
   await ensureGuestBuilt();
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
@@ -150,9 +154,16 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     ),
   );
 
+  const ro = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath(), qemu.path];
+  const full = args.qemu?.wrap
+    ? args.qemu.wrap([qemu.path, ...qemuArgs], {
+        rw: [dir, ...shares.filter((s) => !s.readonly).map((s) => s.hostPath)],
+        ro: [...ro, ...shares.filter((s) => s.readonly).map((s) => s.hostPath)],
+      })
+    : [qemu.path, ...qemuArgs];
   const [cmd, argv] = existsSync(setpriv)
-    ? [setpriv, ["--pdeathsig", "KILL", "--", qemu.path, ...qemuArgs]]
-    : [qemu.path, qemuArgs];
+    ? [setpriv, ["--pdeathsig", "KILL", "--", ...full]]
+    : [full[0] as string, full.slice(1)];
   const child = spawn(cmd, argv, {
     stdio: mode === "boot" ? "inherit" : ["ignore", "pipe", "pipe"],
     // lab run: its own process group, so a terminal's Ctrl-C reaches lab

@@ -27,7 +27,18 @@ export interface VmArgs {
   /** Guest working directory of the command. */
   cwd: string;
   command: string[];
+  /**
+   * Grading hooks (scripts/grade): another QEMU binary (a student's device
+   * build) and a wrapper that puts QEMU's command in a sandbox, told which
+   * paths QEMU must read and write.
+   */
+  qemu?: { binary?: string; wrap?: QemuWrap };
+  /** The folder shared at /lab instead of the repository (grading: a stage, read-only). */
+  labShare?: { hostPath: string; readonly: boolean };
 }
+
+/** Rewrites QEMU's argv ([binary, ...args]) into the command to start (e.g. under bwrap). */
+export type QemuWrap = (argv: string[], access: { rw: string[]; ro: string[] }) => string[];
 
 export const defaultShareGuestPath = "/mnt/share";
 

@@ -42,6 +42,7 @@ typedef struct VirtIOCryptodevConf {
     uint32_t inline_max;    /* CRYPTs up to this size run in the main loop */
     uint64_t max_inflight_bytes; /* copies held by jobs in the thread pool */
     uint16_t queue_size;
+    uint32_t delay_us;      /* grading: every job waits this long first */
 } VirtIOCryptodevConf;
 
 struct VcdCore;

@@ -1,0 +1,281 @@
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { testProgram } from "../build/conformance.ts";
+import { hashKey } from "../lib/cache.ts";
+import { driverModulePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import type { Accel } from "../vm/qemu-args.ts";
+import { RejectedSubmission } from "./archive.ts";
+import {
+  type BootRun,
+  bootOutcomes,
+  boots,
+  oopsLines,
+  runBoot,
+  smapOutcome,
+  stageConformance,
+  stageModule,
+} from "./boots.ts";
+import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
+import { conformanceIds } from "./checks.ts";
+import { type Intake, intake, submissionName } from "./intake.ts";
+import { type GradeResult, junitXml, reportMd, resultsJson } from "./report.ts";
+import type { Part, Rubric } from "./rubric.ts";
+import { type TestOutcome, scoreRubric } from "./score.ts";
+
+/**
+ * Grading one submission, start to end: intake (checked, copied), builds in
+ * the sandbox, the guest boots, scores, and the files under OUT/<name>/:
+ * results.json (Gradescope), junit.xml, build.log, console.log, report.md,
+ * and grade.json (the grader's own record, read by --resume and the batch
+ * summary). Never throws for a bad submission: it gets a score and a reason.
+ * Other commands (lab grade --slurm) call `gradeOne` directly.
+ */
+
+export interface GradeOptions {
+  rubric: Rubric;
+  /** The rubric file's text (part of the resume key). */
+  rubricText: string;
+  /** Results go to `${outDir}/${name}/`. */
+  outDir: string;
+  /** The grader's scratch for this submission (removed at the end). */
+  workDir: string;
+  /** Concurrency slot: the sandbox runs as uid 61000 + slot. */
+  slot: number;
+  accel: Accel;
+  /** Default: from the path (submissionName). */
+  name?: string;
+  /** Called at each phase (for progress lines). */
+  progress?: (phase: string) => void;
+  /** Skip when OUT/<name>/grade.json has the same key. */
+  resume?: boolean;
+  /** Time limits (seconds). */
+  limits?: Partial<typeof defaultPhaseLimits>;
+}
+
+export const defaultPhaseLimits = {
+  driverBuildS: 120,
+  deviceBuildS: 300,
+};
+
+const consoleCap = 1024 * 1024;
+const buildLogCap = 512 * 1024;
+
+/** The grader's own version: what decides how a submission is graded. */
+export async function labVersion(): Promise<string> {
+  const parts: (string | Buffer)[] = [
+    JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")).version,
+  ];
+  const gradeDir = join(repoRoot, "scripts", "grade");
+  for (const f of (await readdir(gradeDir))
+    .filter((n) => n.endsWith(".ts") && !n.includes(".test."))
+    .sort())
+    parts.push(f, await readFile(join(gradeDir, f)));
+  parts.push(await readFile(join(repoRoot, "guest-driver", "tests", "conformance.c")));
+  return hashKey(parts).slice(0, 16);
+}
+
+async function intakeKey(got: Intake): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of got.files) out.push(f, hashKey([await readFile(join(got.root, f))]));
+  return out;
+}
+
+function cap(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const half = Math.floor(max / 2);
+  return `${text.slice(0, half)}\n[grader: ${text.length - max} characters cut here (log cap ${max})]\n${text.slice(-half)}`;
+}
+
+/** Grades one submission; writes its files; resolves with its result. */
+export async function gradeOne(source: string, o: GradeOptions): Promise<GradeResult> {
+  const t0 = performance.now();
+  const name = o.name ?? submissionName(source);
+  const out = join(o.outDir, name);
+  const phases: GradeResult["phases"] = [];
+  const notes: string[] = [];
+  const phase = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
+    o.progress?.(label);
+    const p0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      phases.push({ name: label, seconds: (performance.now() - p0) / 1000 });
+    }
+  };
+  const graded: Part[] = [...new Set(o.rubric.items.map((i) => i.part))] as Part[];
+  const version = await labVersion();
+  await rm(o.workDir, { recursive: true, force: true });
+  await mkdir(o.workDir, { recursive: true });
+
+  const finish = async (
+    r: Omit<GradeResult, "name" | "source" | "seconds" | "phases" | "notes">,
+    logs: { build: string; console: string },
+  ): Promise<GradeResult> => {
+    const result: GradeResult = {
+      ...r,
+      name,
+      source,
+      seconds: (performance.now() - t0) / 1000,
+      phases,
+      notes,
+    };
+    await rm(out, { recursive: true, force: true });
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, "results.json"), JSON.stringify(resultsJson(result), null, 2) + "\n");
+    await writeFile(join(out, "junit.xml"), junitXml(result));
+    await writeFile(join(out, "build.log"), cap(logs.build, buildLogCap));
+    await writeFile(join(out, "console.log"), logs.console);
+    await writeFile(join(out, "report.md"), reportMd(result));
+    await writeFile(join(out, "grade.json"), JSON.stringify(result, null, 2) + "\n");
+    await rm(o.workDir, { recursive: true, force: true });
+    return result;
+  };
+
+  // ---------------------------------------------------------------- intake
+  let got: Intake;
+  try {
+    got = await phase("intake", () => intake(source, join(o.workDir, "sub"), graded));
+  } catch (e) {
+    if (!(e instanceof RejectedSubmission)) throw e;
+    const key = hashKey([o.rubricText, version, "rejected", e.message]);
+    const scored = scoreRubric(o.rubric, new Map(), graded);
+    return finish(
+      { status: "rejected", reason: e.message, parts: [], scored, oops: [], key },
+      { build: "", console: "" },
+    );
+  }
+  notes.push(...got.notes);
+  const key = hashKey([o.rubricText, version, got.parts.join(","), ...(await intakeKey(got))]);
+  if (o.resume) {
+    const prev = await readFile(join(out, "grade.json"), "utf8")
+      .then((t) => JSON.parse(t) as GradeResult)
+      .catch(() => undefined);
+    if (prev?.key === key && existsSync(join(out, "results.json"))) {
+      await rm(o.workDir, { recursive: true, force: true });
+      o.progress?.("resumed");
+      return prev;
+    }
+  }
+
+  // ---------------------------------------------------------------- builds
+  const uid = 61000 + o.slot;
+  const lim = { ...defaultPhaseLimits, ...o.limits };
+  const outcomes = new Map<string, TestOutcome>();
+  const set = (id: string, ok: boolean, output = "") =>
+    outcomes.set(id, { id, status: ok ? "passed" : "failed", output });
+  const stage = join(o.workDir, "stage");
+  await mkdir(join(stage, "guest-driver", "module"), { recursive: true });
+  await mkdir(join(stage, "guest-driver", "tests", "build"), { recursive: true });
+  await copyFile(testProgram("conformance"), join(stage, stageConformance));
+  let buildLog = "";
+  let buildFailed: string | undefined;
+  if (got.parts.includes("driver")) {
+    const b = await phase("build driver", () =>
+      buildDriver(got.root, uid, { timeoutS: lim.driverBuildS, tmpBytes: 512 * 1024 * 1024 }),
+    );
+    buildLog += `==== driver (Kbuild, ${(b.ms / 1000).toFixed(1)} s) ====\n${b.log}\n`;
+    set("build.driver", b.ok, b.reason ?? "");
+    set(
+      "build.warnings",
+      b.ok && b.warnings.length === 0,
+      b.ok ? b.warnings.slice(0, 5).join("\n") : "the module did not build",
+    );
+    if (b.ok) {
+      const names = [...b.files.keys()];
+      const pick = b.files.has("vcryptodev.ko")
+        ? "vcryptodev.ko"
+        : names.length === 1
+          ? names[0]
+          : undefined;
+      if (!pick) {
+        buildFailed = `the build made ${names.join(", ")}: which one is the driver? (expected vcryptodev.ko)`;
+        set("build.driver", false, buildFailed);
+      } else {
+        if (pick !== "vcryptodev.ko") notes.push(`the module is ${pick}, loaded as the driver`);
+        await saveProduct(join(stage, stageModule), b.files.get(pick) as Buffer, false);
+      }
+    } else buildFailed = b.reason;
+  } else await copyFile(driverModulePath, join(stage, stageModule));
+
+  let studentQemu: string | undefined;
+  if (got.parts.includes("device") && !buildFailed) {
+    const ch = await deviceChanges(got.root, got.files);
+    if (ch.added.length)
+      notes.push(
+        `new device files not built (they would need build hooks): ${ch.added.join(", ")}`,
+      );
+    if (ch.changed.length === 0) {
+      notes.push("the device is identical to the reference: the reference QEMU runs it");
+      set("build.device", existsSync(patchedQemuPath()));
+    } else {
+      const b = await phase("build device", () =>
+        buildDevice(got.root, ch.changed, uid, {
+          timeoutS: lim.deviceBuildS,
+          tmpBytes: 2048 * 1024 * 1024,
+        }),
+      );
+      buildLog += `==== device (ninja, ${ch.changed.join(" ")}; ${(b.ms / 1000).toFixed(1)} s) ====\n${b.log}\n`;
+      set("build.device", b.ok, b.reason ?? "");
+      if (b.ok) {
+        studentQemu = join(o.workDir, "bin", "qemu-system-x86_64");
+        await saveProduct(studentQemu, b.files.get("qemu-system-x86_64") as Buffer, true);
+      } else buildFailed = b.reason;
+    }
+  }
+
+  // ---------------------------------------------------------------- boots
+  const runs: BootRun[] = [];
+  let consoleLog = "";
+  if (buildFailed) {
+    for (const id of conformanceIds())
+      outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
+    for (const id of ["smap.nested_pointers", "console.clean", "qemu.alive"])
+      outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
+  } else {
+    for (const b of boots) {
+      const run = await phase(`boot ${b.name}`, () =>
+        runBoot(b, {
+          stage,
+          uid,
+          accel: o.accel,
+          studentQemu,
+          consoleFile: (n) => join(o.workDir, `console-${n}.log`),
+        }),
+      );
+      runs.push(run);
+      consoleLog += `==== boot ${b.name} (${run.seconds.toFixed(1)} s, exit ${run.code}${run.reason ? `: ${run.reason}` : ""}) ====\n`;
+      consoleLog += cap(run.console, consoleCap) + "\n";
+      consoleLog += `---- boot ${b.name}: the suite's output (KTAP) ----\n${cap(run.stdout, consoleCap / 4)}\n`;
+      if (run.boot.name === "smap") outcomes.set("smap.nested_pointers", smapOutcome(run));
+      else for (const t of bootOutcomes(run)) outcomes.set(t.id, t);
+    }
+    const oopsBoot = runs.find((r) => oopsLines(r.console).length);
+    set(
+      "console.clean",
+      !oopsBoot,
+      oopsBoot
+        ? `boot ${oopsBoot.boot.name}:\n${oopsLines(oopsBoot.console).slice(0, 6).join("\n")}`
+        : "",
+    );
+    const trouble = runs.filter((r) => r.qemuTrouble && !r.boot.referenceDevice);
+    set(
+      "qemu.alive",
+      trouble.length === 0,
+      trouble.map((r) => `boot ${r.boot.name}: ${r.qemuTrouble}`).join("\n"),
+    );
+  }
+  const oops = runs.map((r) => oopsLines(r.console)).find((l) => l.length) ?? [];
+  const scored = scoreRubric(o.rubric, outcomes, got.parts);
+  return finish(
+    {
+      status: "graded",
+      ...(buildFailed ? { reason: buildFailed } : {}),
+      parts: got.parts,
+      scored,
+      oops,
+      key,
+    },
+    { build: buildLog, console: consoleLog },
+  );
+}
