@@ -1,6 +1,7 @@
 import { intArg } from "../lib/args.ts";
 import { defineCommand } from "../lib/command.ts";
 import { UsageError } from "../lib/errors.ts";
+import { slurmOnly, slurmOptions, slurmUsage } from "../grade/slurm/options.ts";
 
 export default defineCommand({
   summary: "grade submissions (driver and/or device) against the rubric, sandboxed",
@@ -23,7 +24,8 @@ whatever the scores; non-zero only when the grader itself cannot run.
                    (submission, rubric and grader version)
   --gradescope     Gradescope's layout: grade /autograder/submission, write
                    /autograder/results/results.json
-  --submission DIR, --results FILE   override those two paths`,
+  --submission DIR, --results FILE   override those two paths
+${slurmUsage}`,
   options: {
     out: { type: "string" },
     rubric: { type: "string" },
@@ -32,6 +34,7 @@ whatever the scores; non-zero only when the grader itself cannot run.
     gradescope: { type: "boolean" },
     submission: { type: "string" },
     results: { type: "string" },
+    ...slurmOptions,
   },
   positionals: true,
   async run({ values, positionals }) {
@@ -52,6 +55,11 @@ whatever the scores; non-zero only when the grader itself cannot run.
       return 0;
     }
     if (!positionals.length) throw new UsageError("lab grade needs at least one SUBMISSION");
+    if (values.slurm) {
+      const { runSlurmGrade } = await import("../grade/slurm/options.ts");
+      return runSlurmGrade(values, positionals, values.out ?? "grades", values.rubric);
+    }
+    slurmOnly(values);
     const { gradeBatch } = await import("../grade/batch.ts");
     await gradeBatch(positionals, {
       outDir: values.out ?? "grades",

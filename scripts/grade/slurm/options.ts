@@ -1,4 +1,5 @@
 import { intArg } from "../../lib/args.ts";
+import { UsageError } from "../../lib/errors.ts";
 
 /**
  * The options `lab grade` takes for Slurm, and the usage lines, kept here
@@ -26,6 +27,12 @@ On a Slurm cluster (README: "Grading on a Slurm cluster"):
   --resume           (with --slurm) wait for, gather and resubmit only the
                      submissions not graded yet`;
 
+/** Refuses the Slurm options without --slurm (a --dry-run would otherwise grade for real). */
+export function slurmOnly(values: Record<string, unknown>): void {
+  const given = Object.keys(slurmOptions).filter((k) => k !== "slurm" && values[k] !== undefined);
+  if (given.length) throw new UsageError(`--${given.join(", --")}: only with --slurm`);
+}
+
 export interface SlurmValues {
   slurm?: boolean;
   partition?: string;
@@ -37,22 +44,22 @@ export interface SlurmValues {
 }
 
 /**
- * Runs `lab grade --slurm`: `out` and `gradeArgs` (the words each task's
- * `lab grade` gets besides the submission and --out) come from the grade
- * command. Returns the exit code: 0 when every submission was graded.
+ * Runs `lab grade --slurm` with the grade command's --out and --rubric.
+ * Returns the exit code: 0 when every submission was graded (whatever the
+ * scores), 1 when some task ended without results.
  */
 export async function runSlurmGrade(
   values: SlurmValues,
   submissions: string[],
   out: string,
-  gradeArgs: string[],
+  rubric: string | undefined,
 ): Promise<number> {
   const { gradeOnSlurm } = await import("./run.ts");
   const mp = values["max-parallel"];
   const r = await gradeOnSlurm({
     submissions,
     out,
-    gradeArgs,
+    rubric,
     resume: !!values.resume,
     partition: values.partition,
     maxParallel: mp === undefined ? undefined : intArg("--max-parallel", mp, 1, 100_000),

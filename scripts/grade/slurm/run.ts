@@ -1,18 +1,21 @@
-import { writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { LabError, UsageError } from "../../lib/errors.ts";
 import { info, isCI, step, warn } from "../../lib/log.ts";
 import { repoRoot } from "../../lib/paths.ts";
+import type { GradeResult } from "../report.ts";
+import type { Part } from "../rubric.ts";
 import { SlurmClient, checkArraySize } from "./client.ts";
 import { probeSharedFs } from "./probe.ts";
 import {
   type Batch,
   type StagedSubmission,
+  type SubmittedJob,
   gatherTask,
   planSubmissions,
   readBatch,
   stageDir,
+  stageRubric,
   stageSubmissions,
   taskLogTail,
   taskResults,
@@ -41,8 +44,8 @@ import { arraySpec, renderJobScript } from "./template.ts";
 export interface SlurmGradeOptions {
   submissions: string[];
   out: string;
-  /** Words passed on to each task's `lab grade` (--rubric FILE). */
-  gradeArgs: string[];
+  /** --rubric FILE; default the checkout's grading/rubric.yaml. */
+  rubric?: string;
   resume: boolean;
   partition?: string;
   maxParallel?: number;
@@ -65,12 +68,12 @@ export interface TaskOutcome {
 export interface SlurmGradeResult {
   jobId?: string;
   outcomes: TaskOutcome[];
-  /** Header then one row per gathered submission, in submission order. */
-  summary: string[];
+  /** The graded submissions, in submission order (as a local batch returns them). */
+  results: GradeResult[];
 }
 
-/** What grading needs built on the node before the first task grades. */
-export const buildTargets = ["kernel", "initramfs", "qemu", "driver", "conformance"];
+/** What grading needs built on the node before the first task grades (as gradeBatch). */
+export const buildTargets = ["driver", "conformance", "qemu", "guest"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,9 +91,9 @@ export function checkTimeLimit(t: string): string {
 }
 
 function checkOut(out: string): void {
-  if (/[\s%]/.test(out))
+  if (/[\s%'"\\]/.test(out))
     throw new LabError(
-      `--out ${out} holds whitespace or '%'`,
+      `--out ${out} holds whitespace, a quote, a backslash or '%'`,
       1,
       "Slurm's #SBATCH --output line cannot carry them; choose a plainer path",
     );
@@ -109,8 +112,7 @@ export function slurmScript(
     timeLimit: o.timeLimit,
     checkout: repoRoot,
     node: process.execPath,
-    stage: stageDir(out),
-    gradeArgs: o.gradeArgs,
+    out,
     buildTargets,
   });
   return { script, sbatchArgs: [...o.sbatchArgs, join(stageDir(out), "grade-array.sbatch")] };
@@ -186,70 +188,58 @@ async function waitForArray(
   }
 }
 
-/** Tasks of earlier jobs of this batch still queued or running (for --resume). */
-async function stillActive(client: SlurmClient, batch: Batch): Promise<string[]> {
-  const out: string[] = [];
-  for (const j of batch.jobs) if ((await taskStates(client, j.jobId)).active) out.push(j.jobId);
-  return out;
-}
-
 export async function gradeOnSlurm(o: SlurmGradeOptions): Promise<SlurmGradeResult> {
   const out = resolve(o.out);
   checkOut(out);
   if (o.timeLimit) checkTimeLimit(o.timeLimit);
   if (o.submissions.length === 0) throw new UsageError("lab grade --slurm: no submission given");
-  const subs = planSubmissions(o.submissions, repoRoot, out);
-  const names = new Map<string, string>();
-  for (const s of subs) {
-    const seen = names.get(s.name);
-    if (seen)
-      throw new LabError(
-        `two submissions are both named '${s.name}': ${seen} and ${s.source}`,
-        1,
-        "their results would land in the same folder of --out; rename one",
-      );
-    names.set(s.name, s.source);
-  }
+  // the same expansion (folders of submissions) and names as a local batch
+  const { expandSubmissions, uniqueNames } = await import("../batch.ts");
+  const sources = await expandSubmissions(o.submissions);
+  const subs = planSubmissions(sources, uniqueNames(sources), repoRoot, out);
   const old = o.resume ? await readBatch(out) : undefined;
   if (old) resumeBatch(old, subs);
-  const ids = pendingIds(old, subs);
 
   if (o.dryRun) {
+    const ids = pendingIds(old, subs);
     const { script, sbatchArgs } = slurmScript(o, ids.length ? ids : subs.map((s) => s.id));
     process.stdout.write(script);
     process.stdout.write(`\n# submitted as: sbatch ${sbatchArgs.join(" ")}\n`);
-    return { outcomes: [], summary: [] };
+    return { outcomes: [], results: [] };
   }
 
   const client = new SlurmClient(o.env ?? process.env);
   await client.reachable();
   if (o.partition) await client.checkPartition(o.partition);
   const maxArraySize = Number((await client.config()).get("MaxArraySize") ?? "1001");
-  if (ids.length) checkArraySize(Math.max(...ids), maxArraySize);
+  checkArraySize(Math.max(...pendingIds(old, subs)), maxArraySize);
+  const poll = (o.pollSeconds ?? 2) * 1000;
 
+  // --resume: first wait for (and gather) what an earlier job of the batch still runs
+  const outcomes = new Map<number, TaskOutcome>();
+  if (old) {
+    for (const j of old.jobs) {
+      if (!(await taskStates(client, j.jobId)).active) continue;
+      info(`job ${j.jobId} of this batch is still queued or running: waiting for it`);
+      const states = await waitForArray(client, out, j.jobId, j.ids, poll);
+      for (const x of await gather(out, old, j, states)) outcomes.set(x.id, x);
+    }
+  }
   const batch: Batch = old ?? {
     version: 1,
     checkout: repoRoot,
     submissions: subs,
-    gradeArgs: o.gradeArgs,
+    rubricPath: await stageRubric(out, o.rubric),
     jobs: [],
     gathered: {},
   };
-  await stageSubmissions(out, subs);
-  await writeBatch(out, batch);
-  if (old) {
-    const running = await stillActive(client, old);
-    if (running.length)
-      throw new LabError(
-        `job ${running.join(", ")} of this batch is still queued or running`,
-        1,
-        "wait for it (or `scancel` it), then --resume again",
-      );
-  }
+  const ids = pendingIds(batch, subs);
   if (ids.length === 0) {
-    info("every submission of this batch is graded already");
-    return finish(out, batch, undefined, new Map());
+    info("every submission of this batch is graded");
+    return report(out, batch, [...outcomes.values()]);
   }
+  await stageSubmissions(out, subs, new Set(ids));
+  await writeBatch(out, batch);
 
   await step("checking that the compute nodes share --out and the checkout", (progress) =>
     probeSharedFs(
@@ -268,83 +258,87 @@ export async function gradeOnSlurm(o: SlurmGradeOptions): Promise<SlurmGradeResu
   const { script, sbatchArgs } = slurmScript(o, ids);
   await writeFile(join(stageDir(out), "grade-array.sbatch"), script);
   const jobId = await client.sbatch(sbatchArgs, o.partition);
-  batch.jobs.push({ jobId, ids, submittedAt: new Date().toISOString() });
+  const job = { jobId, ids, submittedAt: new Date().toISOString() };
+  batch.jobs.push(job);
   await writeBatch(out, batch);
   info(
     `submitted job array ${jobId} (${ids.length} tasks${o.maxParallel ? `, at most ${o.maxParallel} at once` : ""})`,
   );
 
-  const states = await waitForArray(client, out, jobId, ids, (o.pollSeconds ?? 2) * 1000);
+  const states = await waitForArray(client, out, jobId, ids, poll);
   // tasks that aged out of squeue: ask sacct where the site keeps accounting
   if (ids.some((i) => !states.has(i))) {
     const acct = await client.sacct(jobId);
     if (acct) for (const [i, s] of parseSacct(acct, jobId)) if (!states.has(i)) states.set(i, s);
   }
-  return finish(out, batch, jobId, states);
+  for (const x of await gather(out, batch, job, states)) outcomes.set(x.id, x);
+  return report(out, batch, [...outcomes.values()]);
 }
 
-async function finish(
+/** Gathers the results of `job`'s tasks that ended with them; says why the others have none. */
+async function gather(
   out: string,
   batch: Batch,
-  jobId: string | undefined,
+  job: SubmittedJob,
   states: Map<number, TaskState>,
-): Promise<SlurmGradeResult> {
-  const job = batch.jobs.find((j) => j.jobId === jobId);
+): Promise<TaskOutcome[]> {
   const outcomes: TaskOutcome[] = [];
-  for (const s of batch.submissions) {
-    const key = String(s.id);
-    if (!job?.ids.includes(s.id)) {
-      outcomes.push({
-        id: s.id,
-        name: s.name,
-        phase: batch.gathered[key] ? "done" : "failed",
-        detail: "",
-      });
-      continue;
-    }
-    const has = (await taskResults(out, s.id)).length > 0;
-    const st = states.get(s.id);
+  for (const id of job.ids) {
+    const s = batch.submissions[id] as StagedSubmission;
+    const has = (await taskResults(out, id)).length > 0;
+    const st = states.get(id);
     const phase = phaseOf(st, has);
     if (phase === "done") {
-      const g = await gatherTask(out, s.id);
-      batch.gathered[key] = g.dirs;
-      await writeFile(join(stageDir(out), "tasks", `${s.id}.summary`), g.summary.join("\n") + "\n");
-      outcomes.push({ id: s.id, name: s.name, phase, detail: "" });
+      batch.gathered[String(id)] = await gatherTask(out, id);
+      outcomes.push({ id, name: s.name, phase, detail: "" });
     } else {
-      const log = jobId ? await taskLogTail(out, jobId, s.id) : "";
-      outcomes.push({
-        id: s.id,
-        name: s.name,
-        phase: "failed",
-        detail: `${failureText(st, has)}\n${log}`,
-      });
+      const log = await taskLogTail(out, job.jobId, id);
+      const why = `${failureText(st, has)} (job ${job.jobId}_${id})\n${log}`;
+      outcomes.push({ id, name: s.name, phase: "failed", detail: why });
     }
   }
   await writeBatch(out, batch);
-  const summary = await mergeSummaries(out, batch);
-  await writeFile(join(out, "summary.csv"), summary.join("\n") + "\n");
+  return outcomes;
+}
+
+/** summary.csv and the table; the submissions not graded, each with Slurm's word. */
+async function report(out: string, batch: Batch, tasks: TaskOutcome[]): Promise<SlurmGradeResult> {
+  const results = await writeSummary(out, batch);
+  const outcomes = batch.submissions.map((s): TaskOutcome =>
+    batch.gathered[String(s.id)]
+      ? { id: s.id, name: s.name, phase: "done", detail: "" }
+      : (tasks.find((t) => t.id === s.id) ?? {
+          id: s.id,
+          name: s.name,
+          phase: "failed",
+          detail: "not graded",
+        }),
+  );
   const failed = outcomes.filter((x) => x.phase !== "done");
-  for (const f of failed)
-    warn(`${f.name} (task ${f.id}${jobId ? `, job ${jobId}_${f.id}` : ""}): ${f.detail.trim()}`);
+  for (const f of failed) warn(`${f.name} (task ${f.id}): ${f.detail.trim()}`);
   if (failed.length)
     info(
       `${failed.length} of ${outcomes.length} not graded: the same command with --resume resubmits only those`,
     );
-  return { jobId, outcomes, summary };
+  return { jobId: batch.jobs.at(-1)?.jobId, outcomes, results };
 }
 
-/** summary.csv of the whole batch: the tasks' rows in submission order, one header. */
-async function mergeSummaries(out: string, batch: Batch): Promise<string[]> {
-  const { readFile } = await import("node:fs/promises");
-  let header: string | undefined;
-  const rows: string[] = [];
+/**
+ * summary.csv and the table, as a local batch writes them, from the
+ * grade.json of every gathered submission (in submission order).
+ */
+async function writeSummary(out: string, batch: Batch): Promise<GradeResult[]> {
+  const { summaryCsv, summaryTable } = await import("../report.ts");
+  const { defaultRubricPath, loadRubric } = await import("../rubric.ts");
+  const { rubric } = await loadRubric(batch.rubricPath ?? defaultRubricPath);
+  const partNames = [...new Set(rubric.items.map((i) => i.part))] as Part[];
+  const results: GradeResult[] = [];
   for (const s of batch.submissions) {
     if (!batch.gathered[String(s.id)]) continue;
-    const f = join(stageDir(out), "tasks", `${s.id}.summary`);
-    if (!existsSync(f)) continue;
-    const [h, ...r] = (await readFile(f, "utf8")).split("\n").filter(Boolean);
-    header ??= h;
-    rows.push(...r);
+    const text = await readFile(join(out, s.name, "grade.json"), "utf8").catch(() => undefined);
+    if (text !== undefined) results.push(JSON.parse(text) as GradeResult);
   }
-  return header ? [header, ...rows] : [];
+  await writeFile(join(out, "summary.csv"), summaryCsv(results, partNames));
+  process.stdout.write(summaryTable(results, partNames));
+  return results;
 }

@@ -5,7 +5,7 @@ import { checkArraySize, noSbatchError, onPath, parseConfig, slurmError } from "
 import { slurmConf } from "./conf.ts";
 import { probeCommand, probeVerdict } from "./probe.ts";
 import { checkTimeLimit } from "./run.ts";
-import { planSubmissions, submissionName } from "./stage.ts";
+import { planSubmissions } from "./stage.ts";
 import { expandIds, failureText, parseSacct, parseSqueue, phaseOf, tally } from "./states.ts";
 import { arraySpec, renderJobScript, shQuote } from "./template.ts";
 
@@ -16,9 +16,8 @@ const values = {
   partition: "lab",
   timeLimit: "20",
   checkout: "/shared/lab checkout",
-  node: "/usr/bin/node",
-  stage: "/shared/out/.slurm",
-  gradeArgs: ["--rubric", "/shared/it's.yaml"],
+  node: "/opt/it's/node",
+  out: "/shared/lab/out",
   buildTargets: ["kernel", "qemu"],
 };
 
@@ -28,9 +27,9 @@ describe("the job script", () => {
     expect(s).not.toMatch(/\{\{/);
     expect(s).toContain("#SBATCH --array=0-3%2\n");
     expect(s).toContain("#SBATCH --partition=lab\n#SBATCH --time=20\n");
-    expect(s).toContain("#SBATCH --output=/shared/out/.slurm/logs/%A_%a.out\n");
+    expect(s).toContain("#SBATCH --output=/shared/lab/out/.slurm/logs/%A_%a.out\n");
     expect(s).toContain("LAB_CHECKOUT='/shared/lab checkout'\n");
-    expect(s).toContain(`GRADE_ARGS=(--rubric '/shared/it'\\''s.yaml')\n`);
+    expect(s).toContain("OUT=/shared/lab/out\n");
   });
 
   it("keeps every #SBATCH line before the first command (sbatch stops reading there)", () => {
@@ -50,13 +49,15 @@ describe("the job script", () => {
       "bash",
       [
         "-c",
-        `eval "$(sed -n '/^LAB_CHECKOUT=/,/^BUILD_TARGETS=/p')"; printf '%s\\n' "$LAB_CHECKOUT" "\${GRADE_ARGS[@]}"`,
+        `eval "$(sed -n '/^LAB_CHECKOUT=/,/^BUILD_TARGETS=/p')"; printf '%s\\n' "$LAB_CHECKOUT" "$LAB_NODE" "$STAGE" "\${BUILD_TARGETS[@]}"`,
       ],
       {
         input: s,
       },
     ).toString();
-    expect(words).toBe("/shared/lab checkout\n--rubric\n/shared/it's.yaml\n");
+    expect(words).toBe(
+      "/shared/lab checkout\n/opt/it's/node\n/shared/lab/out/.slurm\nkernel\nqemu\n",
+    );
   });
 
   it("writes array specs Slurm reads", () => {
@@ -179,14 +180,18 @@ describe("errors a user meets", () => {
 
 describe("staging", () => {
   it("uses submissions in the checkout or --out in place and copies the rest", () => {
-    const p = planSubmissions(["/c/ref", "/home/s/alice.tar.gz", "/o/bob"], "/c", "/o");
+    const p = planSubmissions(
+      ["/c/ref", "/home/s/alice.tar.gz", "/o/bob"],
+      ["ref", "alice", "bob"],
+      "/c",
+      "/o",
+    );
     expect(p.map((s) => s.staged)).toEqual([
       "/c/ref",
       "/o/.slurm/submissions/1/alice.tar.gz",
       "/o/bob",
     ]);
     expect(p.map((s) => s.name)).toEqual(["ref", "alice", "bob"]);
-    expect(submissionName("/x/carol.zip")).toBe("carol");
   });
 
   it("reads scontrol's config", () => {

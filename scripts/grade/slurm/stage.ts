@@ -40,13 +40,26 @@ export interface Batch {
   version: 1;
   checkout: string;
   submissions: StagedSubmission[];
-  gradeArgs: string[];
+  /** The rubric the tasks grade with (a staged copy); undefined: the checkout's default. */
+  rubricPath?: string;
   jobs: SubmittedJob[];
   /** Task id -> the result folders gathered from it into --out. */
   gathered: Record<string, string[]>;
 }
 
 export const stageDir = (out: string): string => join(out, ".slurm");
+
+/** Copies the rubric into the staging folder (it may lie off the shared filesystem). */
+export async function stageRubric(
+  out: string,
+  rubric: string | undefined,
+): Promise<string | undefined> {
+  if (rubric === undefined) return undefined;
+  const dest = join(stageDir(out), "inputs", "rubric.yaml");
+  await mkdir(join(stageDir(out), "inputs"), { recursive: true });
+  await cp(resolve(rubric), dest);
+  return dest;
+}
 const batchFile = (out: string) => join(stageDir(out), "batch.json");
 
 export async function readBatch(out: string): Promise<Batch | undefined> {
@@ -65,41 +78,43 @@ const inside = (dir: string, p: string): boolean => {
   return r === "" || (!r.startsWith("..") && !r.startsWith(sep) && r !== "..");
 };
 
-/** A submission's name as shown to the user (its file or folder name without the archive ending). */
-export function submissionName(source: string): string {
-  return basename(source).replace(/\.(tar\.gz|tgz|tar|zip)$/, "");
-}
-
 /**
- * The plan for each submission (pure): task id, name, and where the task
+ * The plan for each submission (pure): task id, name (as the local batch
+ * names it), and where the task
  * finds it: in place when it already lies in the checkout or --out (both
  * shared), else a copy under the staging folder.
  */
 export function planSubmissions(
   sources: readonly string[],
+  names: readonly string[],
   checkout: string,
   out: string,
 ): StagedSubmission[] {
   return sources.map((s, id) => {
     const source = resolve(s);
+    const name = names[id] as string;
     const staged =
       inside(checkout, source) || inside(out, source)
         ? source
         : join(stageDir(out), "submissions", String(id), basename(source));
-    return { id, name: submissionName(source), source, staged };
+    return { id, name, source, staged };
   });
 }
 
-/** Copies the submissions that need it and writes submissions.tsv. */
+/** Copies the submissions that need it (of those in `ids`) and writes submissions.tsv. */
 export async function stageSubmissions(
   out: string,
   subs: readonly StagedSubmission[],
+  ids: ReadonlySet<number>,
 ): Promise<void> {
   const stage = stageDir(out);
   for (const d of ["tasks", "logs", "probe", "submissions"])
     await mkdir(join(stage, d), { recursive: true });
+  // a task about to run again starts from an empty folder
+  for (const id of ids)
+    await rm(join(stage, "tasks", String(id)), { recursive: true, force: true });
   for (const s of subs) {
-    if (s.staged === s.source) continue;
+    if (s.staged === s.source || !ids.has(s.id)) continue;
     if (!existsSync(s.source)) throw new LabError(`submission ${s.source} does not exist`);
     await rm(join(stage, "submissions", String(s.id)), { recursive: true, force: true });
     await mkdir(join(stage, "submissions", String(s.id)), { recursive: true });
@@ -123,22 +138,15 @@ export async function taskResults(out: string, id: number): Promise<string[]> {
     .map((e) => e.name);
 }
 
-/**
- * Moves task `id`'s result folders into --out (replacing an older copy) and
- * returns their names and the rows of its summary.csv (header first).
- */
-export async function gatherTask(
-  out: string,
-  id: number,
-): Promise<{ dirs: string[]; summary: string[] }> {
+/** Moves task `id`'s result folders into --out (replacing an older copy); returns their names. */
+export async function gatherTask(out: string, id: number): Promise<string[]> {
   const dir = join(stageDir(out), "tasks", String(id));
   const dirs = await taskResults(out, id);
   for (const d of dirs) {
     await rm(join(out, d), { recursive: true, force: true });
     await rename(join(dir, d), join(out, d));
   }
-  const csv = await readFile(join(dir, "summary.csv"), "utf8").catch(() => "");
-  return { dirs, summary: csv.split("\n").filter(Boolean) };
+  return dirs;
 }
 
 /** The last lines of a task's Slurm log (for a task that failed). */

@@ -18,9 +18,8 @@ export interface JobScriptValues {
   timeLimit?: string;
   checkout: string;
   node: string;
-  stage: string;
-  /** Extra words for each task's `lab grade` (--rubric FILE). */
-  gradeArgs: string[];
+  /** --out; the staging folder is its .slurm/. */
+  out: string;
   buildTargets: string[];
 }
 
@@ -58,12 +57,11 @@ export function renderJobScript(
     JOB_NAME: v.jobName,
     ARRAY: v.array,
     CPUS_PER_TASK: String(v.cpusPerTask),
-    STAGE_PATH: v.stage,
-    STAGE: shQuote(v.stage),
+    STAGE_PATH: `${v.out}/.slurm`,
+    OUT: shQuote(v.out),
     SBATCH_LINES: sbatch.join("\n"),
     CHECKOUT: shQuote(v.checkout),
     NODE: shQuote(v.node),
-    GRADE_ARGS: v.gradeArgs.map(shQuote).join(" "),
     BUILD_TARGETS: v.buildTargets.map(shQuote).join(" "),
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (m, k: string) => {
