@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `lab` CLI. The sources are TypeScript, loaded through tsx (esbuild,
 // transforms cached), so a student's edit to scripts/ needs no build step.
+import { setTimeout } from "node:timers";
 import { register } from "tsx/esm/api";
 
 register();
@@ -12,3 +13,11 @@ for (const stream of [process.stdout, process.stderr])
   });
 const { main } = await import("../scripts/cli.ts");
 process.exitCode = await main(process.argv.slice(2));
+// The command is over: a handle still open now is a leak (a socket, a timer,
+// a child) and must not keep `npm start` or CI waiting. The timer is unref'd,
+// so it fires only when something else still holds the event loop.
+setTimeout(() => {
+  const open = process.getActiveResourcesInfo().filter((r) => r !== "Timeout");
+  process.stderr.write(`lab: exiting with handles still open (${open.join(", ")})\n`);
+  process.exit();
+}, 2000).unref();

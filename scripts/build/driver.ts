@@ -18,14 +18,14 @@ import { sh } from "../lib/sh.ts";
  */
 
 export const moduleDir = join(repoRoot, "guest-driver", "module");
-const sharedHeaders = [
+export const sharedHeaders = [
   join(repoRoot, "include", "virtio_cryptodev.h"),
   join(repoRoot, "include", "crypto", "cryptodev.h"),
 ];
 const stampDir = () => cachePath("driver");
 
 /** The module's own sources: C, headers and the Kbuild/Makefile. */
-async function moduleSources(): Promise<string[]> {
+export async function moduleSources(): Promise<string[]> {
   const names = (await readdir(moduleDir)).filter(
     (n) => (/\.[ch]$/.test(n) && !n.endsWith(".mod.c")) || n === "Kbuild" || n === "Makefile",
   );

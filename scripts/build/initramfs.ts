@@ -53,11 +53,31 @@ const staticFiles: Record<string, string> = {
     'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1="lab:\\w# "\n',
 };
 
-export async function assemble(): Promise<Buffer> {
-  const modDir = kernelModulesDir();
-  const dep = parseModulesDep(await readFile(join(modDir, "modules.dep"), "utf8"));
+/** The modules to carry (in load order, one level per line), read from the default kernel's tree. */
+async function defaultKernelModules(): Promise<{
+  dir: string;
+  order: string[];
+  levels: string[][];
+}> {
+  const dir = kernelModulesDir();
+  const dep = parseModulesDep(await readFile(join(dir, "modules.dep"), "utf8"));
   const order = resolveModules(dep, guestModules);
-  const levels = loadLevels(dep, order);
+  return { dir, order, levels: loadLevels(dep, order) };
+}
+
+/**
+ * The initramfs: the default kernel's (its virtio/9p modules carried), or,
+ * given `kernel`, one for a kernel with everything built in (no modules).
+ */
+export async function assemble(kernel?: { release: string }): Promise<Buffer> {
+  const {
+    dir: modDir,
+    order,
+    levels,
+  } = kernel
+    ? { dir: "", order: [] as string[], levels: [] as string[][] }
+    : await defaultKernelModules();
+  const release = kernel ? kernel.release : kernelRelease();
   const entries: CpioEntry[] = [
     { path: "init", type: "file", mode: 0o755, data: await readFile(initSource) },
     { path: "bin/busybox", type: "file", mode: 0o755, data: await readFile(hostBusybox) },
@@ -81,9 +101,9 @@ export async function assemble(): Promise<Buffer> {
     {
       path: "etc/lab/modules",
       type: "file",
-      data: Buffer.from(levels.map((l) => l.join(" ")).join("\n") + "\n"),
+      data: Buffer.from(levels.map((l) => l.join(" ") + "\n").join("")),
     },
-    { path: "etc/lab/release", type: "file", data: Buffer.from(kernelRelease() + "\n") },
+    { path: "etc/lab/release", type: "file", data: Buffer.from(release + "\n") },
   ];
   for (const m of order)
     entries.push({ path: `lib/modules/${m}`, type: "file", data: await readFile(join(modDir, m)) });

@@ -24,19 +24,19 @@ import { type DebPin, debFileName } from "../debian/pins.ts";
 const debDir = () => cachePath("kernel", "debs");
 
 /** apt no longer serves this version (the resolution is stale). */
-class NotServed extends LabError {}
+export class NotServed extends LabError {}
 
 /**
  * Downloads one .deb of the resolved set (unless a verified copy is cached)
  * and checks it against the sha256 that apt's signed index recorded.
  */
-async function fetchDeb(pin: DebPin): Promise<string> {
-  const file = join(debDir(), debFileName(pin));
+export async function fetchDeb(pin: DebPin, dir = debDir()): Promise<string> {
+  const file = join(dir, debFileName(pin));
   if (existsSync(file) && (await sha256File(file)) === pin.sha256) return file;
-  await mkdir(debDir(), { recursive: true });
+  await mkdir(dir, { recursive: true });
   const spec = `${pin.name}=${pin.version}`;
   debug(`apt-get download ${spec}`);
-  const r = await sh({ cwd: debDir(), nothrow: true })`apt-get download -q ${spec}`;
+  const r = await sh({ cwd: dir, nothrow: true })`apt-get download -q ${spec}`;
   if (r.exitCode !== 0 || !existsSync(file))
     throw new NotServed(
       `apt-get download ${spec} failed: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,

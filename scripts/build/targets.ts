@@ -6,33 +6,47 @@ import type { BuildTarget } from "./target.ts";
  */
 export const targetNames = [
   "kernel",
+  "kernel-debug",
   "initramfs",
   "noderoot",
   "qemu",
   "driver",
+  "initramfs-debug",
+  "driver-debug",
   "conformance",
   "binding",
   "app",
 ] as const;
 
+/**
+ * Targets built only when named (not part of `all`): the Buildroot guest
+ * needs a Buildroot tree handed to it and takes minutes.
+ */
+export const optionalTargetNames = ["rootfs-buildroot"] as const;
+
 /** Names accepted on the command line that stand for several targets. */
 export const aliases: Record<string, readonly string[]> = {
   guest: ["kernel", "initramfs", "noderoot"],
+  debug: ["kernel-debug", "initramfs-debug", "driver-debug"],
   all: targetNames,
 };
 
-export type TargetName = (typeof targetNames)[number];
+export type TargetName = (typeof targetNames)[number] | (typeof optionalTargetNames)[number];
 
 /** Each target's module, loaded only when that target is built. */
 const loaders: Record<TargetName, () => Promise<{ default: BuildTarget }>> = {
   kernel: () => import("./kernel.ts"),
+  "kernel-debug": () => import("./kernel-debug.ts"),
   initramfs: () => import("./initramfs.ts"),
   noderoot: () => import("./noderoot.ts"),
   qemu: () => import("./qemu.ts"),
   driver: () => import("./driver.ts"),
+  "initramfs-debug": () => import("./initramfs-debug.ts"),
+  "driver-debug": () => import("./driver-debug.ts"),
   conformance: () => import("./conformance.ts"),
   binding: () => import("./binding.ts"),
   app: () => import("./app.ts"),
+  "rootfs-buildroot": () => import("./rootfs-buildroot.ts"),
 };
 
 export async function loadTarget(name: string): Promise<BuildTarget> {

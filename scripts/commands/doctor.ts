@@ -1,9 +1,23 @@
 import { existsSync } from "node:fs";
 import { kvmVerdict, kvmDevice } from "../vm/accel.ts";
 import { aptInstallCommand, missingPackages, systemPackages } from "../debian/apt.ts";
-import { diskUsage } from "../lib/cache.ts";
+import { diskUsage, readStamp } from "../lib/cache.ts";
+import {
+  debugSource,
+  kernelDebugBuildDir,
+  kernelDebugImagePath,
+  kernelDebugKey,
+  kernelDebugPresent,
+  kernelDebugRelease,
+} from "../guest/kernel-debug.ts";
 import { defineCommand } from "../lib/command.ts";
 import { initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
+import {
+  buildrootBuiltKey,
+  buildrootInput,
+  buildrootPin,
+  buildrootRootfsPath,
+} from "../guest/buildroot.ts";
 import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../guest/kernel.ts";
 import { loadPins } from "../debian/pins.ts";
 import { cacheDir, patchedQemuPath } from "../lib/paths.ts";
@@ -48,6 +62,63 @@ function kernelCheck(): Check {
         what: "kernel",
         detail: `${pinned}; no longer served (${rec.gone.join(", ")}), ${resolved}`,
         fix: "npx lab pins update (records the set in use in vm/pins.json)",
+      };
+}
+
+/** The Buildroot guest flavour: which Buildroot would be used, and whether its rootfs is built. */
+async function buildrootCheck(): Promise<Check> {
+  const what = "buildroot guest";
+  const input = buildrootInput();
+  const built = (await buildrootBuiltKey()) !== undefined && existsSync(buildrootRootfsPath());
+  const rootfs = built
+    ? `rootfs built (${mib(await diskUsage(buildrootRootfsPath()))}, ${buildrootRootfsPath()}): --rootfs buildroot`
+    : "rootfs not built";
+  if (!input)
+    return {
+      ok: built,
+      what,
+      detail: `${rootfs}; no Buildroot ${buildrootPin.version} given (--buildroot or $LAB_BUILDROOT)`,
+      fix: `LAB_BUILDROOT=/path/to/buildroot-${buildrootPin.version}.tar.xz npx lab build rootfs-buildroot (see vm/buildroot/README.md)`,
+    };
+  return {
+    ok: built || existsSync(input.path),
+    what,
+    detail: `${rootfs}; Buildroot ${buildrootPin.version} from ${input.from}: ${input.path}${existsSync(input.path) ? "" : " (missing)"}`,
+    fix: built ? undefined : "npx lab build rootfs-buildroot",
+  };
+}
+
+/** The debug kernel (`lab run --kernel debug`): built, current, from which source. */
+async function debugKernelCheck(): Promise<Check> {
+  const what = "debug kernel";
+  let src;
+  try {
+    src = debugSource();
+  } catch {
+    return {
+      ok: false,
+      what,
+      detail: "the default kernel is not resolved yet",
+      fix: "npx lab build kernel",
+    };
+  }
+  const from = `${src.name} ${src.version}, tinyconfig + vm/kernel-debug/lab.config`;
+  if (!kernelDebugPresent())
+    return {
+      ok: false,
+      what,
+      detail: `${from}; not built (--kernel debug needs it)`,
+      fix: "npx lab build debug",
+    };
+  const current = (await readStamp(kernelDebugBuildDir())) === kernelDebugKey();
+  const size = mib(await diskUsage(kernelDebugImagePath()));
+  return current
+    ? { ok: true, what, detail: `${kernelDebugRelease()} (${from}), bzImage ${size}` }
+    : {
+        ok: false,
+        what,
+        detail: `${kernelDebugRelease()} built from other inputs than ${from}`,
+        fix: "npx lab build debug",
       };
 }
 
@@ -118,7 +189,7 @@ async function checks(): Promise<Check[]> {
 
   const size = await diskUsage(cacheDir());
   const parts: string[] = [];
-  for (const t of ["kernel", "initramfs", "noderoot", "qemu"])
+  for (const t of ["kernel", "kernel-debug", "initramfs", "noderoot", "qemu", "buildroot"])
     parts.push(`${t} ${mib(await diskUsage(`${cacheDir()}/${t}`))}`);
   out.push({
     ok: true,
@@ -126,6 +197,7 @@ async function checks(): Promise<Check[]> {
     detail: `${cacheDir()} (${mib(size)}: ${parts.join(", ")}); override with LAB_CACHE`,
   });
   out.push(kernelCheck());
+  out.push(await debugKernelCheck());
   const built =
     Number(kernelPresent()) + [initramfsPath(), nodeImagePath()].filter(existsSync).length;
   out.push(
@@ -138,6 +210,8 @@ async function checks(): Promise<Check[]> {
           fix: "npx lab build guest",
         },
   );
+
+  out.push(await buildrootCheck());
 
   for (const [group, pkgs] of Object.entries(systemPackages)) {
     const missing = await missingPackages(pkgs);

@@ -1,6 +1,7 @@
 import { defineCommand } from "../lib/command.ts";
 import { info } from "../lib/log.ts";
 import { runGuest } from "../vm/index.ts";
+import { formatSplat } from "../vm/splat.ts";
 import { vmArgsFrom, vmOptionSpecs } from "../vm/options.ts";
 
 export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devices, ids cryptodev0..N-1
@@ -14,6 +15,12 @@ export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devi
   --smp N, --mem MiB   vCPUs (default 1), memory (default 1024)
   --cpu MODEL          QEMU CPU model (default max: SMAP/SMEP under TCG)
   --machine q35|pc     machine type (default q35)
+  --kernel default|debug  Debian's kernel (default), or the lab's debug build
+                       (lockdep, KASAN, KFENCE, UBSAN; \`lab build debug\`):
+                       a checker's report fails the run
+  --rootfs FLAVOUR     initramfs (default: Debian's busybox, built in ~1 s) or
+                       buildroot (vm/buildroot, \`lab build rootfs-buildroot\`);
+                       same kernel, command line, init and agent ($LAB_ROOTFS)
   --no-net             no network device
   --console FILE       write the full serial console (kernel log) to FILE`;
 
@@ -24,8 +31,10 @@ export default defineCommand({
 Boots the lab guest, runs CMD as root (cwd /, the driver loaded when
 devices > 0), streams its stdout and stderr separately, powers off and
 exits with CMD's exit code: 124 on --timeout, 255 when the guest kernel
-panics (an oops too) or QEMU dies. Standard input is passed through when
-it is not a terminal.
+panics (an oops too) or QEMU dies. A kernel checker report on the console
+(lockdep, KASAN, KFENCE, UBSAN, sleeping in atomic context, a hung task:
+see --kernel debug) is printed and fails the run (exit 1 if CMD exited 0).
+Standard input is passed through when it is not a terminal.
 
 ${vmOptionsHelp}
   --cwd DIR            the command's working directory in the guest (default /)`,
@@ -46,6 +55,8 @@ ${vmOptionsHelp}
         stderr: process.stderr,
         signal: abort.signal,
       });
+      // Each kernel checker report in full (its first lines), then the verdict.
+      for (const s of r.splats) info(formatSplat(s, s.during));
       if (r.reason) info(r.reason);
       return r.code;
     } finally {

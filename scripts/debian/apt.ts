@@ -44,6 +44,19 @@ export const systemPackages = {
     "qemu-system-data",
   ],
   driver: ["make", "gcc", "libc6-dev", "libelf-dev"],
+  // the debug guest kernel, built from Debian's linux-source package
+  kernelBuild: [
+    "make",
+    "gcc",
+    "libc6-dev",
+    "bc",
+    "flex",
+    "bison",
+    "libelf-dev",
+    "libssl-dev",
+    "xz-utils",
+    "dpkg-dev",
+  ],
   // host-backend/test: clang + libFuzzer for the harness, gcc + nettle + glib
   // for the unit tests (and their fake /dev/crypto)
   fuzz: [
@@ -58,6 +71,33 @@ export const systemPackages = {
   // ts-app/test: the classic-mode C client written from the seed (OpenSSL AES)
   chat: ["gcc", "libc6-dev", "libssl-dev"],
   bench: ["ngircd"],
+  // the Buildroot guest (vm/buildroot): what Buildroot's dependency check
+  // wants (wget too, even offline), the external toolchain (Debian gcc-12,
+  // its sysroot from the installed glibc/headers packages), apt-get source
+  buildroot: [
+    "rsync",
+    "cpio",
+    "bc",
+    "unzip",
+    "file",
+    "wget",
+    "perl",
+    "patch",
+    "g++",
+    "make",
+    "gcc-12",
+    "binutils",
+    "libc6-dev",
+    "libcrypt-dev",
+    "linux-libc-dev",
+    "libgomp1",
+    "dpkg-dev",
+    "xz-utils",
+    "git",
+    "libelf-dev",
+  ],
+  // `lab buildroot menuconfig`
+  "buildroot-menuconfig": ["libncurses-dev"],
   // scripts/grade/slurm: a real one-machine Slurm cluster for the tests of
   // `lab grade --slurm` (slurmctld + slurmd + the client commands, munge)
   slurm: ["slurmctld", "slurmd", "slurm-client", "munge"],

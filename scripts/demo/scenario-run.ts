@@ -8,7 +8,7 @@ import {
   playHost,
 } from "../../ts-app/e2e/scenario.ts";
 import { freePort } from "../lib/net.ts";
-import { guestArgs, startGuest } from "../vm/index.ts";
+import { type Rootfs, guestArgs, startGuest } from "../vm/index.ts";
 import { demoIv, demoKey, guestDonePort, guestPort, inGuest, scenarioBundle } from "./config.ts";
 
 /**
@@ -82,6 +82,8 @@ export async function runChatScenario(o: {
   mode: Mode;
   devices?: number;
   timeoutS?: number;
+  /** The guest flavour (default: `lab run`'s, i.e. $LAB_ROOTFS or the initramfs). */
+  rootfs?: Rootfs;
 }): Promise<ScenarioResult> {
   const port = await freePort();
   const donePort = await freePort();
@@ -90,6 +92,7 @@ export async function runChatScenario(o: {
   const guest = startGuest(
     guestArgs({
       devices: o.devices ?? 2,
+      ...(o.rootfs ? { rootfs: o.rootfs } : {}),
       forwards: [
         { hostPort: port, guestPort },
         { hostPort: donePort, guestPort: guestDonePort },
@@ -119,17 +122,19 @@ export async function runChatScenario(o: {
       : { key: Buffer.from(demoKey, "hex"), iv: Buffer.from(demoIv, "hex") }),
   };
   const provider = createNodeProvider();
-  // Play hana until done, or until the guest side ended without her.
+  // Play hana until done, or until the guest side ended without her (then
+  // her retries stop too: nothing of hers may outlive the run).
   let hostError: string | undefined;
-  const host = await Promise.race([
-    playHost(conn, provider, (timeoutS - 30) * 1000),
-    guest.done.then(() => {
-      throw new Error("the guest side ended before hana finished");
-    }),
-  ]).catch((e: unknown) => {
-    hostError = (e as Error).message;
-    return undefined;
-  });
+  const guestEnded = new AbortController();
+  void guest.done.then(() =>
+    guestEnded.abort(new Error("the guest side ended before hana finished")),
+  );
+  const host = await playHost(conn, provider, (timeoutS - 30) * 1000, guestEnded.signal).catch(
+    (e: unknown) => {
+      hostError = (e as Error).message;
+      return undefined;
+    },
+  );
   await provider.close();
   // Tell the guest hana is done, so it may stop its server now.
   await signalDone(donePort, guest.done);

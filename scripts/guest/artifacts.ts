@@ -33,10 +33,20 @@ const initramfsRecipe = "initramfs-recipe-1";
 
 /** Everything the initramfs is made of, hashed (~10 ms: `lab run` checks it each time). */
 export async function initramfsKey(): Promise<string> {
+  return initramfsKeyFor(undefined, kernelKey(), guestModules);
+}
+
+/** The key of an initramfs for the kernel `kernelKey` carrying `modules` (`flavour`: none for the default kernel). */
+export async function initramfsKeyFor(
+  flavour: string | undefined,
+  kernelKey: string,
+  modules: readonly string[],
+): Promise<string> {
   return hashKey([
     initramfsRecipe,
-    kernelKey(),
-    guestModules.join(","),
+    ...(flavour ? [flavour] : []),
+    kernelKey,
+    modules.join(","),
     await readFile(initSource),
     await readFile(labexecSource),
     await readFile(hostBusybox),

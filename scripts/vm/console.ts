@@ -1,13 +1,24 @@
 import type { Writable } from "node:stream";
+import { type Splat, SplatDetector } from "./splat.ts";
 
 const consoleKeep = 400;
 const explainMax = 60;
 
-/** Keeps the last lines of the serial console (and optionally the whole log in a file). */
+/**
+ * Keeps the last lines of the serial console (and optionally the whole log
+ * in a file), and every kernel checker report seen in it (scripts/vm/splat.ts).
+ */
 export class ConsoleTail {
   lines: string[] = [];
   private partial = "";
   panicLine?: string;
+  private readonly detector = new SplatDetector();
+  /** Called when a report starts (its first line seen). */
+  onSplat?: (s: Splat) => void;
+  /** Kernel checker reports (lockdep, KASAN, atomic sleep...), in console order. */
+  get splats(): readonly Splat[] {
+    return this.detector.splats;
+  }
   constructor(readonly file?: Writable) {}
   push(d: Buffer): void {
     this.file?.write(d);
@@ -19,6 +30,8 @@ export class ConsoleTail {
   private add(l: string): void {
     const line = l.replace(/\r/g, "");
     if (!this.panicLine && /Kernel panic - not syncing/.test(line)) this.panicLine = line.trim();
+    const s = this.detector.push(line);
+    if (s) this.onSplat?.(s);
     this.lines.push(line);
     if (this.lines.length > consoleKeep) this.lines.shift();
   }

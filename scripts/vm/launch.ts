@@ -6,13 +6,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
-import { guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
-import { initramfsCurrent, initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
-import { kernelPresent, kernelVmlinuxPath } from "../guest/kernel.ts";
+import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
+import { nodeImagePath } from "../guest/artifacts.ts";
+import { buildrootRootfsPath } from "../guest/buildroot.ts";
+import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
 import { qemuFirmwareArgs } from "./firmware.ts";
-import type { VmArgs } from "./options.ts";
+import type { Rootfs, VmArgs } from "./options.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu-args.ts";
 import { Qmp } from "./qmp.ts";
 
@@ -28,13 +29,25 @@ const setpriv = "/usr/bin/setpriv";
 /**
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
+ * The Buildroot rootfs is built when missing; bringing it up to date after
+ * an edit is `lab build rootfs-buildroot` (minutes, not a run's business).
  */
-export async function ensureGuestBuilt(): Promise<void> {
-  const missing =
-    !kernelPresent() || [initramfsPath(), nodeImagePath()].some((p) => !existsSync(p));
-  if (!missing && (await initramfsCurrent())) return;
+export async function ensureGuestBuilt(
+  kernel: GuestKernel = "default",
+  rootfs: Rootfs = "initramfs",
+): Promise<void> {
+  const k = kernelArtifacts(kernel);
+  const targets = (await k.current()) ? [] : [...k.guestTargets];
+  if (rootfs === "buildroot" && !existsSync(buildrootRootfsPath()))
+    targets.push("noderoot", "rootfs-buildroot");
+  if (!targets.length) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(["guest"], { force: false });
+  await buildTargets(targets, { force: false });
+}
+
+/** The initrd the guest boots: the kernel's initramfs, or the Buildroot rootfs. */
+export function rootfsImage(rootfs: Rootfs, kernelInitrd: string): string {
+  return rootfs === "buildroot" ? buildrootRootfsPath() : kernelInitrd;
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -88,7 +101,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
   const qemu = args.qemu?.binary
     ? { path: args.qemu.binary, firmwareArgs: qemuFirmwareArgs(), patched: true }
     : selectQemu(devices);
-  await ensureGuestBuilt();
+  await ensureGuestBuilt(args.kernel, args.rootfs);
+  const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
   const dir = await mkdtemp(join(tmpdir(), "lab-vm-"));
@@ -107,8 +121,8 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     cpu: args.cpu ?? "max",
     smp: args.smp,
     memMiB: args.memMiB,
-    kernel: kernelVmlinuxPath(),
-    initrd: initramfsPath(),
+    kernel: k.image,
+    initrd: rootfsImage(args.rootfs, k.initrd),
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -117,6 +131,9 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      ...(args.kernel === "default"
+        ? {}
+        : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),
     }),
     nodeImage: nodeImagePath(),
     shares,
@@ -154,7 +171,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     ),
   );
 
-  const ro = [kernelVmlinuxPath(), initramfsPath(), nodeImagePath(), qemu.path];
+  const ro = [k.image, k.initrd, nodeImagePath(), qemu.path];
   const full = args.qemu?.wrap
     ? args.qemu.wrap([qemu.path, ...qemuArgs], {
         rw: [dir, ...shares.filter((s) => !s.readonly).map((s) => s.hostPath)],

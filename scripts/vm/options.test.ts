@@ -15,6 +15,13 @@ describe("lab run arguments", () => {
       forwards: [],
     });
     expect(a.devices).toBeUndefined();
+    expect(a.kernel).toBe("default");
+  });
+
+  it("--kernel picks the default or the debug kernel, nothing else", () => {
+    expect(parseVmArgs(["--kernel", "debug", "--", "true"], true).kernel).toBe("debug");
+    expect(parseVmArgs(["--kernel=default", "--", "true"], true).kernel).toBe("default");
+    expect(() => parseVmArgs(["--kernel", "kasan", "--", "true"], true)).toThrow(UsageError);
   });
 
   it("parses every option, in both spellings", () => {
@@ -58,6 +65,22 @@ describe("lab run arguments", () => {
       console: "/tmp/c.log",
       command: ["true"],
     });
+  });
+
+  it("picks the rootfs flavour: --rootfs, else $LAB_ROOTFS, else the initramfs", () => {
+    const saved = process.env.LAB_ROOTFS;
+    try {
+      delete process.env.LAB_ROOTFS;
+      expect(parseVmArgs(["--", "true"], true).rootfs).toBe("initramfs");
+      expect(parseVmArgs(["--rootfs", "buildroot", "--", "true"], true).rootfs).toBe("buildroot");
+      process.env.LAB_ROOTFS = "buildroot";
+      expect(parseVmArgs(["--", "true"], true).rootfs).toBe("buildroot");
+      expect(parseVmArgs(["--rootfs=initramfs", "--", "true"], true).rootfs).toBe("initramfs");
+      expect(() => parseVmArgs(["--rootfs", "debian", "--", "true"], true)).toThrow(UsageError);
+    } finally {
+      if (saved === undefined) delete process.env.LAB_ROOTFS;
+      else process.env.LAB_ROOTFS = saved;
+    }
   });
 
   it("stops at the first non-option: the command's own options are its own", () => {

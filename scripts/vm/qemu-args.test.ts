@@ -130,6 +130,34 @@ describe("kernelCmdline", () => {
     expect(v).not.toContain("lab.devices");
   });
 
+  it("names the driver to load and appends the kernel's own words last", () => {
+    const c = kernelCmdline({
+      mode: "run",
+      shares: [],
+      devices: 1,
+      net: false,
+      node: false,
+      verbose: false,
+      driver: "/lab/out/driver-debug/vcryptodev.ko",
+      extra: ["loglevel=6"],
+    }).split(" ");
+    expect(c).toContain("lab.driver=/lab/out/driver-debug/vcryptodev.ko");
+    // After `quiet`: the later log level wins.
+    expect(c.at(-1)).toBe("loglevel=6");
+    expect(c.indexOf("quiet")).toBeLessThan(c.indexOf("loglevel=6"));
+    expect(() =>
+      kernelCmdline({
+        mode: "run",
+        shares: [],
+        devices: 1,
+        net: false,
+        node: false,
+        verbose: false,
+        driver: "/x y.ko",
+      }),
+    ).toThrow();
+  });
+
   it("refuses guest paths that would break the command line", () => {
     const bad = [{ tag: "s0", hostPath: "/h", guestPath: "/a b", readonly: false }];
     expect(() =>

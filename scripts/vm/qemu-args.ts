@@ -141,6 +141,10 @@ export interface CmdlineSpec {
   verbose: boolean;
   /** Init prints the guest uptime at each stage (LAB_TRACE_BOOT=1). */
   trace?: boolean;
+  /** Guest path of the driver module init loads (default: the in-place build under /lab). */
+  driver?: string;
+  /** Kernel-specific words, appended last (the debug kernel's log level...). */
+  extra?: string[];
 }
 
 /** Guest paths go on the kernel command line: keep them to a safe alphabet. */
@@ -168,5 +172,10 @@ export function kernelCmdline(c: CmdlineSpec): string {
   if (c.net) p.push("lab.net=1");
   if (c.node) p.push("lab.node=1");
   if (c.trace) p.push("lab.trace=1");
+  if (c.driver) {
+    if (!guestPathRe.test(c.driver)) throw new Error(`unsafe driver path ${c.driver}`);
+    p.push(`lab.driver=${c.driver}`);
+  }
+  if (c.extra) p.push(...c.extra);
   return p.join(" ");
 }

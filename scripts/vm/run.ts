@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import type { Socket } from "node:net";
 import { type Readable, Writable } from "node:stream";
 import { ConsoleTail } from "./console.ts";
+import type { Splat } from "./splat.ts";
 import { type ExitStatus, commandFrame, dataFrames, eofFrame, parseStatusLine } from "./frames.ts";
 import { type Launched, launch, serveCtl, startQmp } from "./launch.ts";
 import type { VmArgs } from "./options.ts";
@@ -35,8 +36,21 @@ export interface RunResult {
   stderr: string;
   /** The last lines of the guest's serial console. */
   console: ConsoleTail;
+  /**
+   * Kernel checker reports seen on the console (lockdep, KASAN, KFENCE,
+   * UBSAN, atomic sleep, hung tasks...). Any makes the run fail: `code` is
+   * then the command's own when non-zero, else 1, and `reason` names the
+   * first report and the test it happened in.
+   */
+  splats: readonly SplatReport[];
   /** Milliseconds from QEMU's start to: its sockets connected, the command's status, the end. */
   timings: { qemuStartMs: number; statusMs?: number; endMs: number };
+}
+
+/** A checker report and the test it is charged to. */
+export interface SplatReport extends Splat {
+  /** The `lab-test:` marker before it, else the command with the last stdout line before it. */
+  during: string;
 }
 
 /** Output kept when collecting (beyond it, counted and dropped, with a note). */
@@ -150,15 +164,39 @@ export async function runGuest(args: VmArgs, io: GuestIo = {}): Promise<RunResul
   const ms = () => Math.round(performance.now() - t0);
   const g = await launch(args, "run", !!args.console);
   const limit = deadline(args.timeoutS, io.signal);
-  const result = (code: number, timings: RunResult["timings"], reason?: string): RunResult => ({
-    code,
-    reason,
-    accel: g.accel,
-    stdout: out instanceof Collector ? out.text() : "",
-    stderr: err instanceof Collector ? err.text() : "",
-    console: tail,
-    timings,
-  });
+  // The command and the last line it printed when each report arrived:
+  // what the report is charged to when the guest set no lab-test marker.
+  const commandText = args.command.join(" ").slice(0, 120);
+  let lastOutLine = "";
+  let outPartial = "";
+  const charged: string[] = [];
+  tail.onSplat = (s) => {
+    const after = lastOutLine ? ` (after its output line "${lastOutLine.slice(0, 100)}")` : "";
+    charged.push(s.test ?? `\`${commandText}\`${after}`);
+  };
+  const result = (code: number, timings: RunResult["timings"], reason?: string): RunResult => {
+    const splats = tail.splats.map((s, i) => ({
+      ...s,
+      during: charged[i] ?? `\`${commandText}\``,
+    }));
+    const first = splats[0];
+    if (first) {
+      const more = splats.length > 1 ? ` (+${splats.length - 1} more)` : "";
+      const why = `kernel ${first.kind} report during ${first.during}: ${first.title}${more}`;
+      reason = reason ? `${reason}; ${why}` : why;
+      if (code === 0) code = 1;
+    }
+    return {
+      code,
+      reason,
+      accel: g.accel,
+      stdout: out instanceof Collector ? out.text() : "",
+      stderr: err instanceof Collector ? err.text() : "",
+      console: tail,
+      splats,
+      timings,
+    };
+  };
   try {
     const conns = await Promise.race([
       g.sockets,
@@ -184,6 +222,12 @@ export async function runGuest(args: VmArgs, io: GuestIo = {}): Promise<RunResul
 
     const counts = { out: 0, err: 0 };
     let countsChanged = () => {};
+    get("lab.out").on("data", (d: Buffer) => {
+      const lines = (outPartial + d.toString("utf8")).split("\n");
+      outPartial = (lines.pop() ?? "").slice(-400);
+      const last = lines.filter((l) => l.trim()).pop();
+      if (last) lastOutLine = last.trim();
+    });
     pipeOutput(get("lab.out"), out, (n) => ((counts.out += n), countsChanged()));
     pipeOutput(get("lab.err"), err, (n) => ((counts.err += n), countsChanged()));
     feedCommand(get("lab.cmd"), args, io.stdin);
@@ -208,6 +252,9 @@ export async function runGuest(args: VmArgs, io: GuestIo = {}): Promise<RunResul
           `lab: warning: output cut short (${counts.out}/${first.outBytes} stdout, ${counts.err}/${first.errBytes} stderr bytes)\n`,
         );
       await new Promise<void>((res) => (out.writableNeedDrain ? out.once("drain", res) : res()));
+      // A report printed during the command was on the console socket before
+      // the status: one turn of the event loop lets it be read.
+      await new Promise((r) => setTimeout(r, 5));
       return result(first.code, { qemuStartMs, statusMs, endMs: ms() });
     }
     if (first === "interrupt")

@@ -140,6 +140,13 @@ async function main(): Promise<number> {
     "/tmp/chat-e2e.db",
     "--log-level",
     "warn",
+    // The guest is emulated and may share a busy host: the server's
+    // handshake/login and frame deadlines (defences against outsiders,
+    // seconds on real hardware) get the whole scenario's time here.
+    "--login-timeout",
+    String(Math.max(15, Number(v.timeout))),
+    "--frame-timeout",
+    String(Math.max(10, Number(v.timeout))),
     ...secrets,
   ]);
   const hostDone = v["done-port"] ? doneSignal(Number(v["done-port"]), 60_000) : undefined;

@@ -125,9 +125,10 @@ export class Participant {
   }
 
   /** Polls until message `id` exists (the other side wrote it). */
-  async waitFor(id: number, timeoutMs: number): Promise<Seen> {
+  async waitFor(id: number, timeoutMs: number, signal?: AbortSignal): Promise<Seen> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       const m = await this.read(id);
       if (m) return m;
       if (Date.now() > deadline)
@@ -210,6 +211,7 @@ export async function playHost(
   c: Connection,
   provider: CryptoProvider,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<ClientView> {
   const deadline = Date.now() + timeoutMs;
   let h: Participant | undefined;
@@ -219,6 +221,7 @@ export async function playHost(
   // handshake (secure) or a request (classic) gets through, and until
   // alice has registered hana, added her to the channel and spoken.
   for (;;) {
+    signal?.throwIfAborted();
     try {
       h ??= await Participant.connect("hana", c, provider, "node:crypto (host)");
       // Registering herself (the same password alice uses) spares failed
@@ -246,7 +249,7 @@ export async function playHost(
   }
   try {
     await h.send(2);
-    await h.waitFor(3, Math.max(1000, deadline - Date.now()));
+    await h.waitFor(3, Math.max(1000, deadline - Date.now()), signal);
     return await h.view();
   } finally {
     await h.close();
