@@ -203,9 +203,17 @@ describe.skipIf(why !== undefined)(
         );
       };
       expect(await rows(out)).toEqual(await rows(local));
+      // the figures: wall times, and each submission's own grading time on both paths
+      const secs = async (dir: string, n: string) =>
+        (JSON.parse(await readFile(join(dir, n, "grade.json"), "utf8")) as { seconds: number })
+          .seconds;
+      const per: string[] = [];
+      for (const n of names)
+        per.push(`${n} ${(await secs(out, n)).toFixed(0)}/${(await secs(local, n)).toFixed(0)} s`);
       process.stderr.write(
-        `slurm batch: first run ${((t1 - t0) / 1000).toFixed(1)} s (task 0 cancelled), ` +
-          `--resume ${((t2 - t1) / 1000).toFixed(1)} s; local -j 2: ${((t3 - t2) / 1000).toFixed(1)} s\n`,
+        `lab grade --slurm: first run ${((t1 - t0) / 1000).toFixed(1)} s (4 tasks, %2, task 0 ` +
+          `cancelled), --resume ${((t2 - t1) / 1000).toFixed(1)} s (task 0 alone); ` +
+          `local -j 2: ${((t3 - t2) / 1000).toFixed(1)} s; grading time slurm/local: ${per.join(", ")}\n`,
       );
     });
   },
