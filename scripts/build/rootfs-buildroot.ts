@@ -136,7 +136,10 @@ export async function prepareBuildroot(flag?: string): Promise<Prepared> {
   const stage = join(root, "stage");
   await stageKernelModules(stage);
   const overridePath = join(root, "override.mk");
-  await writeFile(overridePath, overrideFile({ overrides: deb.overrides, binaries: deb.binaries }));
+  const emptyDir = join(root, "empty");
+  await mkdir(emptyDir, { recursive: true });
+  const overrides = overrideFile({ overrides: deb.overrides, binaries: deb.binaries, emptyDir });
+  await writeFile(overridePath, overrides);
   const host = hostConfig({
     toolchain: toolchain.path,
     dlDir: deb.dlDir,
@@ -155,7 +158,7 @@ export async function prepareBuildroot(flag?: string): Promise<Prepared> {
     ...toolchain.versions,
     ...deb.versions,
     kernelKey(),
-    overrideFile({ overrides: deb.overrides, binaries: deb.binaries }),
+    overrides,
   ]);
   const fullKey = hashKey([baseKey, defconfigText, await labSourcesKey()]);
   return { tree, root, output: buildrootOutputDir(), defconfig, baseKey, fullKey };

@@ -98,6 +98,11 @@ export const systemPackages = {
   ],
   // `lab buildroot menuconfig`
   "buildroot-menuconfig": ["libncurses-dev"],
+  // lab grade: the sandbox for student code (bwrap; setpriv and prlimit are util-linux)
+  grade: ["bubblewrap", "util-linux", "patch"],
+  // scripts/grade/slurm: a real one-machine Slurm cluster for the tests of
+  // `lab grade --slurm` (slurmctld + slurmd + the client commands, munge)
+  slurm: ["slurmctld", "slurmd", "slurm-client", "munge"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;

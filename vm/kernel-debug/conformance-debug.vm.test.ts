@@ -1,10 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  parseKtap,
-  ktapCounts,
-  formatCounts,
-  type KtapReport,
-} from "../../scripts/lib/ktap.ts";
+import { parseKtap, ktapCounts, formatCounts, type KtapReport } from "../../scripts/lib/ktap.ts";
 import { testProgram } from "../../scripts/build/conformance.ts";
 import { driverDebugModulePath } from "../../scripts/guest/flavour.ts";
 import { guestPathOf } from "../../scripts/lib/paths.ts";

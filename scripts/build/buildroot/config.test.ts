@@ -24,6 +24,7 @@ describe("Buildroot configuration text", () => {
     const t = overrideFile({
       overrides: { BUSYBOX: "/s/busybox-1.35.0" },
       binaries: { fakeroot: "/s/fr", libfakeroot: "/s/lfr", patchelf: "/s/pe" },
+      emptyDir: "/s/empty",
     });
     expect(t).toContain("BUSYBOX_OVERRIDE_SRCDIR = /s/busybox-1.35.0\n");
     expect(t).toContain("HOST_FAKEROOT_OVERRIDE_SRCDIR = /s/fr\n");
@@ -34,7 +35,8 @@ describe("Buildroot configuration text", () => {
     expect(t).toContain("override HOST_PATCHELF_DEPENDENCIES = host-skeleton\n");
     expect(t).toMatch(/define HOST_FAKEROOT_INSTALL_CMDS\n\t[^\n]+faked-sysv/);
     expect(t).toContain("\t$(INSTALL) -D -m 0644 /s/lfr/usr/lib/");
-    expect(() => overrideFile({ overrides: {}, binaries: {} })).toThrow(/fakeroot/);
+    expect(t).toContain("HOST_TAR_OVERRIDE_SRCDIR = /s/empty\n");
+    expect(() => overrideFile({ overrides: {}, binaries: {}, emptyDir: "/e" })).toThrow(/fakeroot/);
   });
 
   it("quotes the host lines and refuses values Kconfig cannot hold", () => {

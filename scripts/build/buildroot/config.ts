@@ -11,6 +11,8 @@ export interface OverrideSpec {
   overrides: Record<string, string>;
   /** Unpacked Debian binary packages: fakeroot, libfakeroot, patchelf → folder. */
   binaries: Record<string, string>;
+  /** An empty folder: the "source" of host-tar, which is the host's own tar. */
+  emptyDir: string;
 }
 
 /**
@@ -47,8 +49,14 @@ export function overrideFile(s: OverrideSpec): string {
     "# 1.34) for reproducible archives (devmajor/devminor), which this guest does not",
     "# make (cpio rootfs, no tar rootfs, no SDK); sources come as trees, not tarballs.",
     "# Debian's tar extracts whatever a package added with menuconfig downloads.",
+    "# The toolchain packages, read before this file, already depend on host-tar:",
+    "# it stands for Debian's tar (linked), built from nothing.",
     "BR2_TAR_HOST_DEPENDENCY =",
     "TAR = tar",
+    ...prebuilt("HOST_TAR", s.emptyDir, [
+      "mkdir -p $(HOST_DIR)/bin",
+      "ln -sf /bin/tar $(HOST_DIR)/bin/tar",
+    ]),
     "",
     "# Host tools from Debian's binary packages, installed into the host folder:",
     "# no configure, no build, none of the source builds' dependencies (host-acl,",
@@ -168,8 +176,9 @@ export function failedPackage(log: string): string | undefined {
   return last;
 }
 
+/** Buildroot's step lines carry terminal escapes (reverse video). */
 // eslint-disable-next-line no-control-regex
-const stripEscapes = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+export const stripEscapes = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** The package a Buildroot step line names (`>>> host-tar custom Configuring`). */
 export function packageOfLine(line: string): string | undefined {

@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { LabError } from "../../lib/errors.ts";
 import { debug, info } from "../../lib/log.ts";
-import { failedPackage, packageOfLine } from "./config.ts";
+import { failedPackage, packageOfLine, stripEscapes } from "./config.ts";
 
 /**
  * Runs Buildroot's make (a long-lived process the lab controls: spawned,
@@ -71,10 +71,10 @@ export async function buildrootMake(s: MakeSpec): Promise<void> {
   if (code === 0) return;
   const text = await readFile(s.log, "utf8");
   const ours = text.slice(text.lastIndexOf("\n### lab: make "));
-  const tail = ours.trim().split("\n").slice(-30).join("\n");
+  const tail = stripEscapes(ours).trim().split("\n").slice(-30).join("\n");
   const pkg = failedPackage(ours);
   throw new LabError(
-    `Buildroot failed${pkg ? ` building ${pkg}` : ""} (make ${s.args.join(" ")}, exit ${code}); the last lines of ${s.log}:\n${tail}`,
+    `Buildroot failed${pkg ? ` building ${pkg}` : ""} (make ${s.args.join(" ") || "all"}, exit ${code}); the last lines of ${s.log}:\n${tail}`,
     1,
     pkg
       ? `the whole log is ${s.log}; rebuild that package alone: make -C ${s.tree} O=${s.output} ${pkg}-dirclean ${pkg}`
