@@ -21,6 +21,8 @@
 #include <linux/uaccess.h>
 
 #include "vcryptodev.h"
+/* BEGIN SOLUTION Z3: (kit) the stubs' helper */
+/* END SOLUTION Z3: #include "todo.h" */
 
 static_assert(sizeof_field(struct vcd_request, out_small) >=
 	      VIRTIO_CRYPTODEV_MAX_IV_LEN + VIRTIO_CRYPTODEV_MAX_DIGEST_LEN);
@@ -247,6 +249,7 @@ static void vcd_req_finish(struct vcd_device *vcd, struct vcd_request *req,
 /* The virtqueue callback (interrupt context). */
 void vcd_vq_done(struct virtqueue *vq)
 {
+	/* BEGIN SOLUTION Z3: vcd_vq_done: pop used requests, finish them */
 	struct vcd_device *vcd = vq->vdev->priv;
 	struct vcd_request *req, *tmp;
 	unsigned long flags;
@@ -269,6 +272,7 @@ void vcd_vq_done(struct virtqueue *vq)
 		vcd_req_finish(vcd, req, req->written, true);
 	}
 	wake_up_all(&vcd->vq_wait);
+	/* END SOLUTION Z3 */
 }
 
 /*
@@ -288,6 +292,7 @@ void vcd_fail_all(struct vcd_device *vcd)
 	wake_up_all(&vcd->vq_wait);
 }
 
+/* BEGIN SOLUTION Z3: vcd_req_run's helpers (yours to shape) */
 static u32 vcd_buf_nents(const struct vcd_buf *buf)
 {
 	return buf->pages ? buf->npages : buf->nchunks;
@@ -321,6 +326,7 @@ static bool vcd_ring_ready(struct vcd_device *vcd, unsigned int nsg)
 	/* ring_free, not vq->num_free: the vq is freed when the device goes */
 	return READ_ONCE(vcd->ring_free) >= (vcd->indirect ? 1 : nsg);
 }
+/* END SOLUTION Z3 */
 
 /*
  * Sends @req and waits for its answer. Returns the device's status (0 or a
@@ -330,6 +336,7 @@ static bool vcd_ring_ready(struct vcd_device *vcd, unsigned int nsg)
  */
 int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 {
+	/* BEGIN SOLUTION Z3: vcd_req_run: the round trip: chain, add, kick, wait */
 	struct scatterlist *sg, *sgs[6];
 	unsigned int n_out = 0, n_in = 0, nsg = 0;
 	int err;
@@ -430,4 +437,5 @@ out:
 	if (err && err != -ERESTARTSYS && err != -ENODEV)
 		atomic64_inc(&vcd->errors);
 	return err;
+	/* END SOLUTION Z3: return vcd_todo("Z3", "vcd_req_run"); */
 }

@@ -12,7 +12,7 @@ export interface Counts {
   passed: number;
   failed: number;
   skipped: number;
-  /** Failures whose message says "not implemented: Zn". */
+  /** Failures whose message says "not implemented" (a TypeScript stub) or ENOSYS (a C stub). */
   notImplemented: number;
 }
 
@@ -54,7 +54,7 @@ export function summarize(report: VitestReport, root: string, ranAt: string): Ta
       const k = status === "passed" ? "passed" : status === "failed" ? "failed" : "skipped";
       c[k]++;
       total[k]++;
-      if (k === "failed" && messages.some((m) => /not implemented: Z\d/.test(m))) {
+      if (k === "failed" && messages.some((m) => /not implemented|ENOSYS/i.test(m))) {
         c.notImplemented++;
         total.notImplemented++;
       }
@@ -85,7 +85,7 @@ export function formatSummary(s: TaskSummary): string[] {
     const c = s.byTask[k]!;
     const task = labTasks.find((t) => t.id === k);
     const name = task ? `${k} ${task.title}` : "the lab's own tests";
-    const ni = c.notImplemented ? `  (${c.notImplemented} say "not implemented: ${k}")` : "";
+    const ni = c.notImplemented ? `  (${c.notImplemented} say "not implemented" or ENOSYS)` : "";
     const state = !task || !c.failed ? "" : c.notImplemented ? "  <- not done yet" : "  <- failing";
     lines.push(
       `  ${name.padEnd(44)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped${ni}${state}`,

@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+// BEGIN SOLUTION Z2: (kit) the stubs' import
 import { CryptoProviderError } from "../errors.ts";
+// END SOLUTION Z2: import { CryptoProviderError, NotImplementedError } from "../errors.ts";
 import { checkCbcArgs } from "./node.ts";
 import type { CryptoProvider } from "./provider.ts";
 
@@ -252,10 +254,12 @@ export async function openCryptodevProvider(
   const live = () => {
     if (closed) throw new CryptoProviderError("provider is closed");
   };
+  /** The session cache's key for a key: its bytes, base64. */
   const keyId = (k: Uint8Array) =>
     Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString("base64");
 
   const cbc = async (op: number, key: Uint8Array, iv: Uint8Array, data: Uint8Array) => {
+    /* BEGIN SOLUTION Z2: cbc: AES-CBC on the device: a session for the key (cached), then CIOCCRYPT */
     live();
     checkCbcArgs(key, iv, data);
     if (data.length === 0) return Buffer.alloc(0);
@@ -268,6 +272,10 @@ export async function openCryptodevProvider(
         ),
       ),
     );
+    /* END SOLUTION Z2
+     * void [live, track, sessions, keyId, checkCbcArgs, CRYPTO_AES_CBC, op, key, iv, data];
+     * throw new NotImplementedError("Z2", "cbc (AES-CBC through /dev/cryptodev)");
+     */
   };
 
   return {
@@ -276,6 +284,7 @@ export async function openCryptodevProvider(
     aesCbcEncrypt: (key, iv, data) => cbc(COP_ENCRYPT, key, iv, data),
     aesCbcDecrypt: (key, iv, data) => cbc(COP_DECRYPT, key, iv, data),
     async hmacSha256(rawKey, data) {
+      /* BEGIN SOLUTION Z2: hmacSha256: HMAC-SHA256 on the device (a MAC session, CIOCCRYPT with mac) */
       live();
       const key = deviceMacKey(rawKey);
       return track(
@@ -287,6 +296,10 @@ export async function openCryptodevProvider(
           ),
         ),
       );
+      /* END SOLUTION Z2
+       * void [rawKey, data, CRYPTO_SHA2_256_HMAC, hmacSha256Len];
+       * throw new NotImplementedError("Z2", "hmacSha256 (HMAC-SHA256 through /dev/cryptodev)");
+       */
     },
     stats: () => ({ sessions: sessions.size, inflight: dev.inflight }),
     async close() {
