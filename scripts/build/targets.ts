@@ -6,13 +6,10 @@ import type { BuildTarget } from "./target.ts";
  */
 export const targetNames = [
   "kernel",
-  "kernel-debug",
   "initramfs",
   "noderoot",
   "qemu",
   "driver",
-  "initramfs-debug",
-  "driver-debug",
   "conformance",
   "binding",
   "app",
@@ -20,9 +17,15 @@ export const targetNames = [
 
 /**
  * Targets built only when named (not part of `all`): the Buildroot guest
- * needs a Buildroot tree handed to it and takes minutes.
+ * needs a Buildroot tree handed to it and takes minutes; the debug kernel
+ * (`lab build debug`) takes ~7 minutes of two cores from source.
  */
-export const optionalTargetNames = ["rootfs-buildroot"] as const;
+export const optionalTargetNames = [
+  "kernel-debug",
+  "initramfs-debug",
+  "driver-debug",
+  "rootfs-buildroot",
+] as const;
 
 /** Names accepted on the command line that stand for several targets. */
 export const aliases: Record<string, readonly string[]> = {
