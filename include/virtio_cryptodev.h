@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause */
 /*
- * virtio-cryptodev wire format, version 1.
+ * virtio-cryptodev wire format, versions 1 and 2.
  *
  * The one definition of what crosses the virtqueue between the guest driver
  * (guest-driver/) and the QEMU device (host-backend/). Both builds include
@@ -34,6 +34,53 @@
  *                                                mac[mac_len]
  *   SESSION_INFO    -                            struct
  *                                                virtio_cryptodev_session_info
+ *   AUTHCRYPT (v2)  struct virtio_cryptodev_aead dst[dst_len] iv[iv_out_len]
+ *                   iv[iv_len] auth[auth_len]    tag (SRTP encrypt: tag_len)
+ *                   src[src_len] (not SRTP)
+ *                   tag (SRTP decrypt: tag_len)
+ *
+ * Versions. Every request carries the version it is written in; the
+ * config space says which the device speaks: wire_version (1) and
+ * max_wire_version (2; 0 on a device that predates it, which then speaks
+ * 1 only). Version 2 adds to version 1, changing nothing of it: the
+ * multi-part hash flags of CRYPT (F_HASH_*), the AUTHCRYPT op (with its
+ * flags F_AEAD_* and struct virtio_cryptodev_aead), the AES-GCM algorithm
+ * (AUTHCRYPT only) and resp.result_len (0 in v1). A v2 request to a v1 device
+ * is -EPROTO; a v1 request using what v2 added is what a v1 device
+ * answers (an unknown flag -EINVAL, an unknown op -EOPNOTSUPP), so a v1
+ * driver works unchanged against a v2 device and a v2 driver asks a v1
+ * device only v1 questions (it answers -EOPNOTSUPP itself for the rest).
+ *
+ * Multi-part hashing (v2, sessions with a hash or HMAC; the device keeps the
+ * running hash per session, and runs a session's requests one at a time in
+ * ring order): F_HASH_RESET starts a new message first; the data is then
+ * hashed; unless F_HASH_UPDATE is set without F_HASH_FINAL (and src_len is
+ * not 0), the digest is written (mac_len = the digest size, else 0) and a
+ * new message starts. A v1 CRYPT is one whole message (reset, hash, digest).
+ * These are cryptodev-linux's COP_FLAG_RESET/UPDATE/FINAL.
+ *
+ * AUTHCRYPT (v2) is cryptodev-linux's CIOCAUTHCRYPT, in three kinds:
+ * - AEAD (no kind flag; an AES-GCM session, iv_len 12): encrypting, dst is
+ *   the ciphertext then the tag (dst_len = src_len + tag_len); decrypting,
+ *   src is the ciphertext then the tag (dst_len = src_len - tag_len).
+ *   tag_len 4, 8 or 12..16.
+ * - F_AEAD_TLS (a CBC cipher + HMAC session): encrypting, the HMAC of
+ *   auth || src is appended to src, then TLS padding (n+1 bytes of value
+ *   n, up to the next block), then all is encrypted: dst_len = src_len +
+ *   tag_len + the padding (1..block bytes). Decrypting, src (a block
+ *   multiple) is decrypted, the padding checked and removed, the tag
+ *   checked: dst_len = src_len; resp.result_len = the plaintext's length.
+ * - F_AEAD_SRTP (a stream cipher (CTR, NULL) + HMAC session): auth is the
+ *   whole authenticated packet and the data to cipher is its src_len bytes
+ *   at src_offset. Encrypting: the data is encrypted, then the HMAC of
+ *   auth (with the ciphertext in place) is the tag: dst is the ciphertext
+ *   then the tag. Decrypting: the tag (after auth in the readable stream)
+ *   is checked against the HMAC of auth first, then the data decrypted:
+ *   dst is the plaintext.
+ * tag_len (1..digest size for HMAC kinds) may truncate the tag. A tag or
+ * padding that does not check is -EBADMSG and nothing is written but the
+ * response. The next IV is written as for CRYPT (F_WRITE_IV). iv_len 0
+ * uses the session's running IV (CBC, CTR only; GCM requires its IV).
  *
  * Algorithm numbers are those of the cryptodev-linux ABI (CRYPTO_AES_CBC =
  * 11, ...; see include/crypto/cryptodev.h). A failed request carries a
@@ -119,7 +166,8 @@ typedef uint64_t vcd_le64;
 #define VIRTIO_CRYPTODEV_PCI_VENDOR_ID	0x1af4
 #define VIRTIO_CRYPTODEV_PCI_DEVICE_ID	(0x1040 + VIRTIO_ID_CRYPTODEV)
 
-#define VIRTIO_CRYPTODEV_WIRE_VERSION	1
+#define VIRTIO_CRYPTODEV_WIRE_VERSION	1	/* every device speaks it */
+#define VIRTIO_CRYPTODEV_WIRE_VERSION_MAX 2	/* the newest, this header */
 
 /* Absolute limits of wire format v1; the device may configure lower ones. */
 #define VIRTIO_CRYPTODEV_MAX_KEY_LEN	64	/* cipher key */
@@ -127,6 +175,8 @@ typedef uint64_t vcd_le64;
 #define VIRTIO_CRYPTODEV_MAX_IV_LEN	16
 #define VIRTIO_CRYPTODEV_MAX_DIGEST_LEN	64
 #define VIRTIO_CRYPTODEV_MAX_ALG_NAME	64
+#define VIRTIO_CRYPTODEV_MAX_AUTH_LEN	4096	/* AUTHCRYPT auth (not SRTP) */
+#define VIRTIO_CRYPTODEV_MAX_TAG_LEN	64
 
 /* The one virtqueue of v1: requests, answered in any order. */
 #define VIRTIO_CRYPTODEV_VQ_REQUEST	0
@@ -138,7 +188,8 @@ struct virtio_cryptodev_config {
 	vcd_le32 max_handles;	/* open handles per device */
 	vcd_le32 max_sessions;	/* sessions per handle */
 	vcd_le32 max_data_len;	/* src_len limit of one CRYPT */
-	vcd_le32 reserved[3];
+	vcd_le32 max_wire_version; /* newest version spoken; 0: only 1 */
+	vcd_le32 reserved[2];
 };
 
 enum virtio_cryptodev_engine {
@@ -153,6 +204,7 @@ enum virtio_cryptodev_op {
 	VIRTIO_CRYPTODEV_OP_FREE_SESSION = 4,
 	VIRTIO_CRYPTODEV_OP_CRYPT = 5,
 	VIRTIO_CRYPTODEV_OP_SESSION_INFO = 6,
+	VIRTIO_CRYPTODEV_OP_AUTHCRYPT = 7,	/* version 2 */
 };
 
 /* req.cop */
@@ -161,9 +213,16 @@ enum virtio_cryptodev_op {
 
 /* req.flags for CRYPT */
 #define VIRTIO_CRYPTODEV_F_WRITE_IV	(1u << 0)	/* return the IV to chain */
+/* version 2: multi-part hashing (see above) */
+#define VIRTIO_CRYPTODEV_F_HASH_UPDATE	(1u << 1)
+#define VIRTIO_CRYPTODEV_F_HASH_FINAL	(1u << 2)
+#define VIRTIO_CRYPTODEV_F_HASH_RESET	(1u << 3)
+/* req.flags for AUTHCRYPT (version 2): the kind; neither: an AEAD cipher */
+#define VIRTIO_CRYPTODEV_F_AEAD_TLS	(1u << 4)
+#define VIRTIO_CRYPTODEV_F_AEAD_SRTP	(1u << 5)
 
 struct virtio_cryptodev_req {
-	vcd_le16 version;	/* VIRTIO_CRYPTODEV_WIRE_VERSION */
+	vcd_le16 version;	/* 1 or, to a v2 device, 2 */
 	vcd_le16 op;		/* enum virtio_cryptodev_op */
 	vcd_le32 handle;	/* from OPEN; 0 for OPEN itself */
 	vcd_le64 tag;		/* opaque to the device, echoed in resp */
@@ -180,7 +239,8 @@ struct virtio_cryptodev_req {
 	vcd_le32 iv_len;	/* 0 or the session's IV size */
 	vcd_le32 dst_len;	/* src_len for cipher sessions, else 0 */
 	vcd_le32 iv_out_len;	/* iv size if F_WRITE_IV, else 0 */
-	vcd_le32 mac_len;	/* digest size for hash/mac sessions, else 0 */
+	vcd_le32 mac_len;	/* digest size when a hash/mac session writes */
+				/* its digest (always in v1), else 0 */
 	vcd_le32 reserved;	/* must be 0 */
 };
 
@@ -194,7 +254,15 @@ struct virtio_cryptodev_resp {
 	vcd_le16 iv_len;	/* IV size the cipher takes, 0 if none */
 	vcd_le16 digest_len;	/* hash/HMAC output size, 0 if none */
 	vcd_le16 reserved0;
-	vcd_le32 reserved1;
+	vcd_le32 result_len;	/* AUTHCRYPT: bytes of dst that are the result */
+};
+
+/* AUTHCRYPT (version 2): the readable stream's second struct */
+struct virtio_cryptodev_aead {
+	vcd_le32 auth_len;	/* associated (SRTP: authenticated) bytes */
+	vcd_le32 tag_len;	/* bytes of tag */
+	vcd_le32 src_offset;	/* SRTP: where the data is in auth; else 0 */
+	vcd_le32 reserved;	/* must be 0 */
 };
 
 struct virtio_cryptodev_alg_info {
@@ -221,5 +289,6 @@ VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_config, 32);
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_req, 64);
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_resp, 32);
 VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_session_info, 272);
+VIRTIO_CRYPTODEV_SIZE_CHECK(struct virtio_cryptodev_aead, 16);
 
 #endif /* VIRTIO_CRYPTODEV_H */

@@ -157,6 +157,11 @@ static int vcd_probe(struct virtio_device *vdev)
 			&vcd->max_data_len);
 	if (!vcd->max_data_len || vcd->max_data_len > VCD_MAX_DATA_LEN)
 		vcd->max_data_len = VCD_MAX_DATA_LEN;
+	/* the newest version both speak; 0: a device that predates v2 */
+	virtio_cread_le(vdev, struct virtio_cryptodev_config, max_wire_version,
+			&version);
+	vcd->wire_version = clamp_t(u32, version, VIRTIO_CRYPTODEV_WIRE_VERSION,
+				    VIRTIO_CRYPTODEV_WIRE_VERSION_MAX);
 
 	vcd->vq = virtio_find_single_vq(vdev, vcd_vq_done, "request");
 	if (IS_ERR(vcd->vq)) {
@@ -164,6 +169,8 @@ static int vcd_probe(struct virtio_device *vdev)
 		goto err_free;
 	}
 	vcd->ring_free = vcd->vq->num_free;
+	/* read once here: remove frees the vq under a running ioctl */
+	vcd->ring_size = virtqueue_get_vring_size(vcd->vq);
 
 	err = xa_alloc(&vcd_minors, &minor, NULL,
 		       XA_LIMIT(0, VCD_MAX_MINORS - 1), GFP_KERNEL);
@@ -189,8 +196,8 @@ static int vcd_probe(struct virtio_device *vdev)
 	/* the minor's slot exists: storing into it allocates nothing */
 	xa_store(&vcd_minors, vcd->minor, vcd, GFP_KERNEL);
 
-	dev_info(&vdev->dev, "/dev/" VCD_NAME "%d (engine %u, ring %u%s)\n",
-		 vcd->minor, vcd->engine, virtqueue_get_vring_size(vcd->vq),
+	dev_info(&vdev->dev, "/dev/" VCD_NAME "%d (engine %u, wire v%u, ring %u%s)\n",
+		 vcd->minor, vcd->engine, vcd->wire_version, vcd->ring_size,
 		 vcd->indirect ? ", indirect" : "");
 	return 0;
 

@@ -35,7 +35,7 @@ struct vcd_request *vcd_req_alloc(struct vcd_device *vcd, u16 op, u32 handle)
 	refcount_set(&req->ref, 1);
 	init_completion(&req->done);
 	INIT_LIST_HEAD(&req->node);
-	req->hdr.version = cpu_to_le16(VIRTIO_CRYPTODEV_WIRE_VERSION);
+	req->hdr.version = cpu_to_le16(vcd->wire_version);
 	req->hdr.op = cpu_to_le16(op);
 	req->hdr.handle = cpu_to_le32(handle);
 	req->hdr.tag = cpu_to_le64(atomic64_inc_return(&vcd->next_tag));
@@ -181,6 +181,41 @@ int vcd_buf_to_user(const struct vcd_buf *buf, u8 __user *dst, u32 len)
 		done += clen;
 	}
 	return 0;
+}
+
+/*
+ * Copies @n bytes between user memory at @u and a copied buffer at @off;
+ * -EFAULT on a bad user pointer. The range must lie inside @buf.
+ */
+static int vcd_buf_copy(struct vcd_buf *buf, u32 off, void __user *u, u32 n,
+			bool to_user)
+{
+	while (n) {
+		u32 i = off / VCD_CHUNK_SIZE, at = off % VCD_CHUNK_SIZE;
+		u32 k = min(n, vcd_chunk_len(buf, i) - at);
+		u8 *p = (u8 *)buf->chunk[i] + at;
+
+		if (to_user ? copy_to_user(u, p, k) : copy_from_user(p, u, k))
+			return -EFAULT;
+		u += k;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int vcd_buf_copy_in(struct vcd_buf *buf, u32 off, const u8 __user *src, u32 n)
+{
+	if (off > buf->len || n > buf->len - off || buf->pages)
+		return -EINVAL;
+	return vcd_buf_copy(buf, off, (void __user *)src, n, false);
+}
+
+int vcd_buf_copy_out(struct vcd_buf *buf, u32 off, u8 __user *dst, u32 n)
+{
+	if (off > buf->len || n > buf->len - off || buf->pages)
+		return -EINVAL;
+	return vcd_buf_copy(buf, off, dst, n, true);
 }
 
 /* Completes one request handed back by the device (or failed by remove). */
@@ -329,7 +364,11 @@ int vcd_req_run(struct vcd_device *vcd, struct vcd_request *req)
 	sg_init_one(&sg[nsg], &req->resp, sizeof(req->resp));
 	sgs[n_out + n_in++] = &sg[nsg++];
 
-	if (!vcd->indirect && nsg > virtqueue_get_vring_size(vcd->vq)) {
+	/*
+	 * vcd->vq is only used under vq_lock with dead checked: remove sets
+	 * it to NULL while files are open.
+	 */
+	if (!vcd->indirect && nsg > vcd->ring_size) {
 		err = -E2BIG;
 		goto out;
 	}

@@ -44,6 +44,7 @@ struct vcd_device {
 	bool dead;			/* removed: every new request -ENODEV */
 	bool indirect;			/* VIRTIO_RING_F_INDIRECT_DESC */
 	unsigned int ring_free;		/* vq->num_free, copied under vq_lock */
+	unsigned int ring_size;		/* descriptors in the ring, from probe */
 	int minor;
 	struct device *chrdev;
 	atomic64_t next_tag;
@@ -51,6 +52,7 @@ struct vcd_device {
 	/* from the device's config space */
 	u32 engine;
 	u32 max_data_len;
+	u32 wire_version;		/* requests are written in this one */
 
 	/* counters, in sysfs */
 	atomic64_t requests;
@@ -111,6 +113,7 @@ struct vcd_request {
 	u32 out_len;
 	u8 in_small[VIRTIO_CRYPTODEV_MAX_KEY_LEN + VIRTIO_CRYPTODEV_MAX_MACKEY_LEN];
 	u8 out_small[sizeof(struct virtio_cryptodev_session_info)];
+	/* AUTHCRYPT: in_small is struct virtio_cryptodev_aead then the IV */
 
 	/* big operands: src is device-readable, dst device-writable */
 	bool use_src;
@@ -153,6 +156,8 @@ void vcd_close_handle(struct vcd_device *vcd, u32 handle);
 int vcd_buf_alloc(struct vcd_buf *buf, u32 len);
 int vcd_buf_from_user(struct vcd_buf *buf, const u8 __user *src);
 int vcd_buf_to_user(const struct vcd_buf *buf, u8 __user *dst, u32 len);
+int vcd_buf_copy_in(struct vcd_buf *buf, u32 off, const u8 __user *src, u32 n);
+int vcd_buf_copy_out(struct vcd_buf *buf, u32 off, u8 __user *dst, u32 n);
 int vcd_buf_pin(struct vcd_buf *buf, const u8 __user *uaddr, u32 len,
 		bool writable);
 u32 vcd_span_pages(const u8 __user *uaddr, u32 len);

@@ -15,15 +15,20 @@ import { type KtapReport, formatCounts, ktapCounts, parseKtap } from "../../scri
 
 /**
  * The in-guest conformance suite (guest-driver/tests/conformance.c) through
- * the real device: once on a CPU without SMAP/SMEP (`qemu64`) and once with
+ * the real device: once on a CPU without SMAP/SMEP (`qemu64`), once with
  * `max` (the lab's default), where SMAP/SMEP turn any direct user-pointer
- * access by the driver into an oops.
+ * access by the driver into an oops, and once on a ring without indirect
+ * descriptors (`indirect_desc=off`) with zero copy off (`zc_min=0`): the
+ * driver's copy path, descriptor-count limit and hot-unplug without them;
+ * and the suite built as a 32-bit program (compat_ioctl).
  * Both runs attach two devices (two at once, then hot-unplug of the second)
  * and reload the module. Each KTAP group is one vitest test.
  */
 
 const groups = [
   "kat",
+  "hash",
+  "aead",
   "roundtrip",
   "errors",
   "concurrency",
@@ -33,9 +38,33 @@ const groups = [
   "unplug",
 ] as const;
 
-const runs = [
-  { title: "--cpu qemu64 (no SMAP/SMEP)", cpu: "qemu64", suite: [] as string[] },
-  { title: "--cpu max (SMAP/SMEP)", cpu: "max", suite: [] as string[] },
+interface SuiteRun {
+  title: string;
+  cpu: string;
+  smp?: number;
+  deviceOpts?: string;
+  /** the suite built as a 32-bit program (the driver's compat_ioctl) */
+  program?: "conformance" | "conformance32";
+  suite: string[];
+}
+
+const runs: SuiteRun[] = [
+  { title: "--cpu qemu64 (no SMAP/SMEP)", cpu: "qemu64", suite: [] },
+  // two vCPUs: requests of one session from two CPUs at once reach the
+  // device's thread pool together (the per-session ordering test)
+  { title: "--cpu max (SMAP/SMEP), --smp 2", cpu: "max", smp: 2, suite: [] },
+  {
+    title: "indirect_desc=off, zc_min=0 (copies only)",
+    cpu: "max",
+    deviceOpts: "indirect_desc=off",
+    suite: ["--zc-min", "0"],
+  },
+  {
+    title: "32-bit program (gcc -m32 -static): compat_ioctl",
+    cpu: "max",
+    program: "conformance32",
+    suite: [],
+  },
 ];
 
 const unavailable = vmUnavailable();
@@ -63,8 +92,10 @@ describe.skipIf(unavailable !== undefined)(
               timeoutS: 800,
               console: consoleFile,
               cpu: run.cpu,
+              ...(run.smp ? { smp: run.smp } : {}),
+              ...(run.deviceOpts ? { deviceOpts: run.deviceOpts } : {}),
               command: [
-                guestPathOf(testProgram("conformance")),
+                guestPathOf(testProgram(run.program ?? "conformance")),
                 "--module",
                 guestPathOf(driverModulePath),
                 ...run.suite,

@@ -25,7 +25,10 @@ import {
   decodeInfo,
   decodeResp,
   E,
+  encodeAead,
   encodeReq,
+  F_AEAD,
+  F_HASH,
   F_WRITE_IV,
   INFO_SIZE,
   OP,
@@ -148,6 +151,7 @@ describe.skipIf(!haveQemu)(
     let d0: VirtioCryptodev;
     let d1: VirtioCryptodev;
     let d2: VirtioCryptodev;
+    let d3: VirtioCryptodev;
 
     beforeAll(async () => {
       m = await startMachine(
@@ -158,11 +162,18 @@ describe.skipIf(!haveQemu)(
           "virtio-cryptodev-pci,id=cryptodev1,engine=auto,max-handles=2,max-sessions=2,max-data-len=65536,inline-max=0",
           // one job in the thread pool at a time: the rest wait in the ring
           "virtio-cryptodev-pci,id=cryptodev2,engine=builtin,inline-max=0,max-inflight-bytes=1",
+          // as a device that predates wire version 2
+          "virtio-cryptodev-pci,id=cryptodev3,engine=builtin,x-max-wire-version=1",
         ],
         ["-trace", "enable=virtio_cryptodev_*"],
       );
-      expect(m.devices).toHaveLength(3);
-      [d0, d1, d2] = m.devices as [VirtioCryptodev, VirtioCryptodev, VirtioCryptodev];
+      expect(m.devices).toHaveLength(4);
+      [d0, d1, d2, d3] = m.devices as [
+        VirtioCryptodev,
+        VirtioCryptodev,
+        VirtioCryptodev,
+        VirtioCryptodev,
+      ];
     }, 60_000);
 
     afterAll(async () => {
@@ -176,6 +187,8 @@ describe.skipIf(!haveQemu)(
       expect(await d0.readConfig(cfg("max_handles"))).toBe(1024);
       expect(await d0.readConfig(cfg("max_sessions"))).toBe(256);
       expect(await d0.readConfig(cfg("max_data_len"))).toBe(4 * 1024 * 1024);
+      expect(await d0.readConfig(cfg("max_wire_version"))).toBe(2);
+      expect(await d3.readConfig(cfg("max_wire_version"))).toBe(1);
       expect(await d1.readConfig(cfg("max_handles"))).toBe(2);
       expect(await d1.readConfig(cfg("max_data_len"))).toBe(65536);
       // no /dev/crypto on the test machines: auto falls back to builtin
@@ -280,6 +293,169 @@ describe.skipIf(!haveQemu)(
       expect((await call(d0, chain({ op: OP.CLOSE, handle: h }))).resp.status).toBe(0);
     });
 
+    it("hashes every hash and HMAC in one shot (v1) and in parts (v2) like node:crypto", async () => {
+      const h = await open(d0);
+      const msg = randomBytes(3000);
+      const algs = [
+        ["md5", ALG.MD5, ALG.MD5_HMAC],
+        ["sha1", ALG.SHA1, ALG.SHA1_HMAC],
+        ["sha224", ALG.SHA2_224, ALG.SHA2_224_HMAC],
+        ["sha256", ALG.SHA2_256, ALG.SHA2_256_HMAC],
+        ["sha384", ALG.SHA2_384, ALG.SHA2_384_HMAC],
+        ["sha512", ALG.SHA2_512, ALG.SHA2_512_HMAC],
+      ] as const;
+      const hashReq = (ses: number, version: number, flags: number, src: Buffer, macLen: number) =>
+        chain(
+          { version, op: OP.CRYPT, handle: h, session: ses, flags, srcLen: src.length, macLen },
+          [src],
+          macLen,
+        );
+      for (const [name, plain, hmac] of algs) {
+        for (const [alg, key] of [
+          [plain, Buffer.alloc(0)],
+          [hmac, randomBytes(70)],
+        ] as const) {
+          const want = key.length
+            ? createHmac(name, key).update(msg).digest()
+            : createHash(name).update(msg).digest();
+          const s = await session(d0, h, { mac: alg, mackey: key });
+          expect(s.status, `${name} ${key.length}`).toBe(0);
+          expect(s.digestLen).toBe(want.length);
+          const one = await call(d0, hashReq(s.id, 1, 0, msg, want.length));
+          expect(one.out.equals(want), `${name} one shot`).toBe(true);
+          const parts = [
+            [F_HASH.RESET | F_HASH.UPDATE, msg.subarray(0, 1000), 0],
+            [F_HASH.UPDATE, msg.subarray(1000, 1001), 0],
+            [F_HASH.FINAL, msg.subarray(1001), want.length],
+          ] as const;
+          let last: Answer | undefined;
+          for (const [flags, part, macLen] of parts) {
+            last = await call(d0, hashReq(s.id, 2, flags, part, macLen));
+            expect(last.resp.status).toBe(0);
+          }
+          expect(last?.out.equals(want), `${name} in parts`).toBe(true);
+        }
+      }
+      // a device that predates version 2: every v2 request is -EPROTO
+      const h3 = await open(d3);
+      const s3 = await session(d3, h3, { mac: ALG.SHA1 });
+      const v2 = chain(
+        { version: 2, op: OP.CRYPT, handle: h3, session: s3.id, flags: F_HASH.UPDATE, srcLen: 3 },
+        [Buffer.from("abc")],
+      );
+      expect((await call(d3, v2)).resp.status).toBe(-E.EPROTO);
+      const v1 = await call(
+        d3,
+        chain({ op: OP.CRYPT, handle: h3, session: s3.id, srcLen: 3, macLen: 20 }, [Buffer.from("abc")], 20),
+      );
+      expect(v1.out.equals(createHash("sha1").update("abc").digest())).toBe(true);
+      // a v1 request for what v2 added: what a v1 device answers
+      expect((await call(d0, chain({ op: OP.AUTHCRYPT, handle: h }))).resp.status).toBe(-E.EOPNOTSUPP);
+    });
+
+    it("runs AUTHCRYPT: AES-GCM, TLS and SRTP kinds like node:crypto, -EBADMSG with nothing written", async () => {
+      const h = await open(d0);
+      const key = randomBytes(16);
+      const iv = randomBytes(12);
+      const aad = randomBytes(20);
+      const pt = randomBytes(100);
+      const auth = (
+        ses: number,
+        decrypt: boolean,
+        flags: number,
+        ivb: Buffer,
+        authData: Buffer,
+        tagLen: number,
+        src: Buffer,
+        dstLen: number,
+        o: { srcOffset?: number; extraOut?: number; srcInline?: boolean } = {},
+      ) =>
+        chain(
+          {
+            version: 2,
+            op: OP.AUTHCRYPT,
+            handle: h,
+            session: ses,
+            cop: decrypt ? 1 : 0,
+            flags,
+            srcLen: o.srcInline === false ? dstLen : src.length,
+            ivLen: ivb.length,
+            dstLen,
+          },
+          [encodeAead({ authLen: authData.length, tagLen, srcOffset: o.srcOffset }), ivb, authData, src],
+          dstLen + (o.extraOut ?? 0),
+        );
+      // AES-GCM
+      const gcm = await session(d0, h, { cipher: ALG.AES_GCM, key });
+      expect(gcm.status).toBe(0);
+      const e = createCipheriv("aes-128-gcm", key, iv);
+      e.setAAD(aad);
+      const ct = Buffer.concat([e.update(pt), e.final()]);
+      const tag = e.getAuthTag();
+      const enc = await call(d0, auth(gcm.id, false, 0, iv, aad, 16, pt, 116));
+      expect(enc.resp.status).toBe(0);
+      expect(enc.out.equals(Buffer.concat([ct, tag]))).toBe(true);
+      expect(enc.resp.resultLen).toBe(116);
+      const dec = await call(d0, auth(gcm.id, true, 0, iv, aad, 16, enc.out, 100));
+      expect(dec.out.equals(pt)).toBe(true);
+      const bad = Buffer.from(enc.out);
+      bad[110] = (bad[110] ?? 0) ^ 1;
+      const rej = await call(d0, auth(gcm.id, true, 0, iv, aad, 16, bad, 100));
+      expect(rej.resp.status).toBe(-E.EBADMSG);
+      // nothing but the response written (the guest test checks the buffer)
+      expect(rej.resp.written).toBe(0);
+      expect(rej.resp.resultLen).toBe(0);
+      // TLS: HMAC-SHA256 of aad || data, padding, AES-128-CBC
+      const mackey = randomBytes(32);
+      const tls = await session(d0, h, { cipher: ALG.AES_CBC, key, mac: ALG.SHA2_256_HMAC, mackey });
+      const civ = randomBytes(16);
+      const mac = createHmac("sha256", mackey).update(aad).update(pt).digest();
+      const padLen = 16 - ((100 + 32) % 16);
+      const record = Buffer.concat([pt, mac, Buffer.alloc(padLen, padLen - 1)]);
+      const tlsCt = nodeCipher("aes-128-cbc", key, civ, record);
+      const tenc = await call(d0, auth(tls.id, false, F_AEAD.TLS, civ, aad, 32, pt, record.length));
+      expect(tenc.resp.status).toBe(0);
+      expect(tenc.out.equals(tlsCt)).toBe(true);
+      const tdec = await call(d0, auth(tls.id, true, F_AEAD.TLS, civ, aad, 32, tlsCt, tlsCt.length));
+      expect(tdec.resp.status).toBe(0);
+      expect(tdec.resp.resultLen).toBe(100);
+      expect(tdec.out.subarray(0, 100).equals(pt)).toBe(true);
+      const tbad = Buffer.from(tlsCt);
+      tbad[3] = (tbad[3] ?? 0) ^ 0x80;
+      const trej = await call(d0, auth(tls.id, true, F_AEAD.TLS, civ, aad, 32, tbad, tbad.length));
+      expect(trej.resp.status).toBe(-E.EBADMSG);
+      expect(trej.resp.written).toBe(0);
+      // SRTP: AES-CTR in place inside the packet, HMAC-SHA1 of the packet, 10 bytes
+      const srtp = await session(d0, h, { cipher: ALG.AES_CTR, key, mac: ALG.SHA1_HMAC, mackey });
+      const ctr = randomBytes(16);
+      const header = randomBytes(12);
+      const packet = Buffer.concat([header, pt]);
+      const sct = nodeCipher("aes-128-ctr", key, ctr, pt);
+      const stag = createHmac("sha1", mackey)
+        .update(Buffer.concat([header, sct]))
+        .digest()
+        .subarray(0, 10);
+      const senc = await call(
+        d0,
+        auth(srtp.id, false, F_AEAD.SRTP, ctr, packet, 10, Buffer.alloc(0), 100, {
+          srcOffset: 12,
+          extraOut: 10,
+          srcInline: false,
+        }),
+      );
+      expect(senc.resp.status).toBe(0);
+      expect(senc.out.equals(Buffer.concat([sct, stag]))).toBe(true);
+      const sdec = await call(
+        d0,
+        auth(srtp.id, true, F_AEAD.SRTP, ctr, Buffer.concat([header, sct]), 10, stag, 100, {
+          srcOffset: 12,
+          srcInline: false,
+        }),
+      );
+      expect(sdec.resp.status).toBe(0);
+      expect(sdec.out.equals(pt)).toBe(true);
+    });
+
     it("runs a 1 MiB AES-128-CBC request through the thread pool", async () => {
       const h = await open(d0);
       const key = randomBytes(16);
@@ -377,7 +553,7 @@ describe.skipIf(!haveQemu)(
       const noWritable = await d1.batch([{ readable: [hdrOnly], writable: [] }]);
       expect(noWritable[0]?.usedLen).toBe(0);
 
-      expect(await status(chain({ op: OP.OPEN, version: 2 }))).toBe(-E.EPROTO);
+      expect(await status(chain({ op: OP.OPEN, version: 3 }))).toBe(-E.EPROTO);
       expect(await status(chain({ op: 99, handle: h }))).toBe(-E.EOPNOTSUPP);
       expect(await status(chain({ op: OP.CLOSE, handle: 0x1234_5678 }))).toBe(-E.EBADF);
       expect(await status(chain({ op: OP.FREE_SESSION, handle: h, session: 777 }))).toBe(-E.EINVAL);

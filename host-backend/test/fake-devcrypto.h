@@ -13,6 +13,7 @@ typedef struct FakeDevCrypto {
     int opens;              /* open fds */
     int sessions;           /* live host sessions */
     unsigned long ioctls;   /* ioctl calls */
+    unsigned long finals;   /* digests written */
     int fail_crypt;         /* != 0: CIOCCRYPT returns this */
     int fail_session;       /* != 0: CIOCGSESSION returns this */
     /* the last CIOCCRYPT as received */

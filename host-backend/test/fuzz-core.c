@@ -16,10 +16,13 @@
 #include "fake-devcrypto.h"
 
 #define MAX_PENDING 4
+#define MAX_JOBS 80
 
+/* A job on the heap: the core links queued jobs, they must not move. */
 typedef struct Pending {
     VcdJob job;
     uint8_t *in;
+    bool waiting;           /* VCD_WAIT: not runnable until handed back */
 } Pending;
 
 typedef struct Fuzz {
@@ -57,11 +60,11 @@ static void check_job(const VcdJob *job)
     }
 }
 
-static void finish(VcdCore *core, Fuzz *f, VcdJob *job)
+static VcdJob *finish(VcdCore *core, Fuzz *f, VcdJob *job)
 {
     uint8_t *w;
+    VcdJob *next = vcd_core_end(core, job);
 
-    vcd_core_end(core, job);
     check_job(job);
     /* write back as the device does, into a buffer of the exact size */
     w = malloc(job->writable);
@@ -78,14 +81,48 @@ static void finish(VcdCore *core, Fuzz *f, VcdJob *job)
         }
     }
     vcd_job_release(job);
+    return next;
 }
 
-/* Input sizes a header implies, as the driver would build them. */
-static void sizes_for(const VcdReq *r, size_t *in, size_t *out)
+/* Runs @p, then every job its session hands back, freeing each. */
+static void run_chain(VcdCore *core, Fuzz *f, Pending *p)
 {
+    while (p) {
+        VcdJob *next;
+
+        vcd_job_work(core, &p->job);
+        next = finish(core, f, &p->job);
+        free(p->in);
+        free(p);
+        p = next ? container_of(next, Pending, job) : NULL;
+        if (p && !p->waiting) {
+            abort(); /* handed back a job that was not queued */
+        }
+        if (p) {
+            p->waiting = false;
+        }
+    }
+}
+
+/*
+ * Input sizes a header (and, for AUTHCRYPT, its struct virtio_cryptodev_aead
+ * @a) implies, as the driver would build them.
+ */
+static void sizes_for(const VcdReq *r, const VcdAead *a, size_t *in,
+                      size_t *out)
+{
+    bool srtp = r->flags & VIRTIO_CRYPTODEV_F_AEAD_SRTP;
+    bool enc = r->cop == VIRTIO_CRYPTODEV_COP_ENCRYPT;
+
     *in = VCD_REQ_SIZE;
     *out = VCD_RESP_SIZE;
     switch (r->op) {
+    case VIRTIO_CRYPTODEV_OP_AUTHCRYPT:
+        *in += VCD_AEAD_SIZE + (size_t)r->iv_len + a->auth_len +
+               (srtp ? (enc ? 0 : a->tag_len) : r->src_len);
+        *out += (size_t)r->dst_len + r->iv_out_len +
+                (srtp && enc ? a->tag_len : 0);
+        break;
     case VIRTIO_CRYPTODEV_OP_CREATE_SESSION:
         *in += (size_t)r->keylen + r->mackeylen;
         break;
@@ -107,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     VcdStats st;
     VcdLimits lim = { 8, 8, 4096 };
     VcdCore *core;
-    Pending pend[MAX_PENDING];
+    Pending *pend[MAX_JOBS];
     unsigned npend = 0, i, steps = 0;
     Fuzz f = { .p = data, .left = size };
 
@@ -124,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t mode = take8(&f);
         size_t readable, writable, copy;
         uint8_t *in;
-        VcdJob job;
+        Pending *p;
         VcdVerdict v;
         VcdReq r;
 
@@ -138,16 +175,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             f.p += copy;
             f.left -= copy;
         } else {
-            uint8_t hdr[VCD_REQ_SIZE] = { 0 };
-            size_t payload;
+            uint8_t hdr[VCD_REQ_SIZE + VCD_AEAD_SIZE] = { 0 };
+            size_t payload, hlen = VCD_REQ_SIZE;
+            VcdAead a;
 
             copy = f.left < sizeof(hdr) ? f.left : sizeof(hdr);
             memcpy(hdr, f.p, copy);
             f.p += copy;
             f.left -= copy;
             vcd_req_decode(hdr, &r);
-            r.version = VIRTIO_CRYPTODEV_WIRE_VERSION;
-            r.op = 1 + r.op % 7;
+            /* versions 1 and 2 (3 now and then: -EPROTO) */
+            r.version = 1 + r.version % 3;
+            r.op = 1 + r.op % 8;
             if (mode & 4) {
                 r.reserved = 0;
             }
@@ -166,13 +205,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 r.dst_len = (mode & 64) ? r.src_len : r.dst_len % 600;
                 r.iv_out_len %= 20;
                 r.mac_len %= 40;
-                r.cipher %= 30;
+                r.cipher %= 60;
                 r.mac %= 110;
                 r.cop &= 1;
-                r.flags &= 1;
+                r.flags &= 0x3f;
+            }
+            memset(&a, 0, sizeof(a));
+            if (r.op == VIRTIO_CRYPTODEV_OP_AUTHCRYPT) {
+                copy = f.left < VCD_AEAD_SIZE ? f.left : VCD_AEAD_SIZE;
+                memcpy(hdr + VCD_REQ_SIZE, f.p, copy);
+                f.p += copy;
+                f.left -= copy;
+                vcd_aead_decode(hdr + VCD_REQ_SIZE, &a);
+                if (mode & 32) {
+                    a.auth_len %= 100;
+                    a.tag_len %= 24;
+                    a.src_offset %= 40;
+                    a.reserved = 0;
+                }
+                vcd_aead_encode(&a, hdr + VCD_REQ_SIZE);
+                hlen += VCD_AEAD_SIZE;
             }
             vcd_req_encode(&r, hdr);
-            sizes_for(&r, &readable, &writable);
+            sizes_for(&r, &a, &readable, &writable);
             if (readable > 16384 || writable > 16384) {
                 readable = VCD_REQ_SIZE;
                 writable = VCD_RESP_SIZE;
@@ -187,11 +242,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     writable = (size_t)((ssize_t)writable + (d >> 1)) % 16384;
                 }
             }
-            in = calloc(1, readable > VCD_REQ_SIZE ? readable : VCD_REQ_SIZE);
-            memcpy(in, hdr, VCD_REQ_SIZE);
-            payload = readable > VCD_REQ_SIZE ? readable - VCD_REQ_SIZE : 0;
+            in = calloc(1, readable > hlen ? readable : hlen);
+            memcpy(in, hdr, hlen);
+            payload = readable > hlen ? readable - hlen : 0;
             copy = payload < f.left ? payload : f.left;
-            memcpy(in + VCD_REQ_SIZE, f.p, copy);
+            memcpy(in + hlen, f.p, copy);
             f.p += copy;
             f.left -= copy;
         }
@@ -200,37 +255,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (copy > vcd_core_max_readable(core)) {
             copy = copy < VCD_REQ_SIZE ? copy : VCD_REQ_SIZE;
         }
-        v = vcd_core_begin(core, &job, in, copy, readable, writable);
+        p = calloc(1, sizeof(*p));
+        p->in = in;
+        v = vcd_core_begin(core, &p->job, in, copy, readable, writable);
         if (v == VCD_DROP) {
             if (writable >= VCD_RESP_SIZE) {
                 abort();
             }
             free(in);
+            free(p);
+            continue;
+        }
+        if (v == VCD_WAIT) {
+            /* held by the core until the job before it ends */
+            p->waiting = true;
             continue;
         }
         if (v == VCD_WORK && (mode & 2) && npend < MAX_PENDING) {
             /* leave it in flight for a while */
-            pend[npend].job = job;
-            pend[npend].in = in;
-            npend++;
+            pend[npend++] = p;
             continue;
         }
         if (v == VCD_WORK) {
-            vcd_job_work(core, &job);
+            run_chain(core, &f, p);
+        } else {
+            finish(core, &f, &p->job);
+            free(in);
+            free(p);
         }
-        finish(core, &f, &job);
-        free(in);
         if (npend && (mode & 0x40)) {
-            npend--;
-            vcd_job_work(core, &pend[npend].job);
-            finish(core, &f, &pend[npend].job);
-            free(pend[npend].in);
+            run_chain(core, &f, pend[--npend]);
         }
     }
     for (i = 0; i < npend; i++) {
-        vcd_job_work(core, &pend[i].job);
-        finish(core, &f, &pend[i].job);
-        free(pend[i].in);
+        run_chain(core, &f, pend[i]);
     }
     if (st.in_flight != 0) {
         abort();

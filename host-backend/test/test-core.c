@@ -6,7 +6,13 @@
  */
 #include <pthread.h>
 #include <nettle/aes.h>
+#include <nettle/cbc.h>
 #include <nettle/ctr.h>
+#include <nettle/hmac.h>
+#include <nettle/md5.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 #include "qemu/bswap.h"
 #include "fake-devcrypto.h"
@@ -260,8 +266,8 @@ static void test_header(void)
        "errors");
 
     r = hdr(VIRTIO_CRYPTODEV_OP_OPEN, 0);
-    r.version = 2;
-    ok(t_simple(&t, r, NULL) == -EPROTO, "unknown wire version: -EPROTO");
+    r.version = 3;
+    ok(t_simple(&t, r, NULL) == -EPROTO, "unknown wire version (3): -EPROTO");
     r = hdr(VIRTIO_CRYPTODEV_OP_OPEN, 0);
     r.reserved = 1;
     ok(t_simple(&t, r, NULL) == -EINVAL, "reserved field set: -EINVAL");
@@ -679,6 +685,391 @@ static void test_hash_kat(void)
     t_fini(&t);
 }
 
+/* A hash-session CRYPT of wire version @version with CRYPT @flags. */
+static int32_t t_hash(T *t, uint32_t h, uint32_t ses, uint16_t version,
+                      uint16_t flags, const uint8_t *src, uint32_t len,
+                      uint32_t mac_len, uint8_t *out)
+{
+    VcdReq r = hdr(VIRTIO_CRYPTODEV_OP_CRYPT, h);
+    uint8_t buf[64 + VCD_RESP_SIZE];
+    VcdResp resp;
+
+    r.version = version;
+    r.session = ses;
+    r.flags = flags;
+    r.src_len = len;
+    r.mac_len = mac_len;
+    t_req(t, &r, src, len, NULL, 0, buf, mac_len + VCD_RESP_SIZE, &resp);
+    if (out && mac_len) {
+        memcpy(out, buf, mac_len);
+    }
+    if (resp.status == 0 && resp.written != mac_len) {
+        return -9999;
+    }
+    return resp.status;
+}
+
+/* nettle's answer for @alg over @data with @key (HMAC) */
+static size_t ref_hash(uint32_t alg, const uint8_t *key, size_t keylen,
+                       const uint8_t *data, size_t len, uint8_t *out)
+{
+    static const struct {
+        uint32_t hash, hmac;
+        const struct nettle_hash *h;
+    } map[] = {
+        { VCD_CRYPTO_MD5, VCD_CRYPTO_MD5_HMAC, &nettle_md5 },
+        { VCD_CRYPTO_SHA1, VCD_CRYPTO_SHA1_HMAC, &nettle_sha1 },
+        { VCD_CRYPTO_SHA2_224, VCD_CRYPTO_SHA2_224_HMAC, &nettle_sha224 },
+        { VCD_CRYPTO_SHA2_256, VCD_CRYPTO_SHA2_256_HMAC, &nettle_sha256 },
+        { VCD_CRYPTO_SHA2_384, VCD_CRYPTO_SHA2_384_HMAC, &nettle_sha384 },
+        { VCD_CRYPTO_SHA2_512, VCD_CRYPTO_SHA2_512_HMAC, &nettle_sha512 },
+    };
+    uint8_t outer[512], inner[512], state[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        const struct nettle_hash *nh = map[i].h;
+
+        if (alg == map[i].hash) {
+            nh->init(state);
+            nh->update(state, len, data);
+            nh->digest(state, nh->digest_size, out);
+            return nh->digest_size;
+        }
+        if (alg == map[i].hmac) {
+            hmac_set_key(outer, inner, state, nh, keylen, key);
+            hmac_update(state, nh, len, data);
+            hmac_digest(outer, inner, state, nh, nh->digest_size, out);
+            return nh->digest_size;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Every hash and HMAC, one shot (v1) and in parts (v2: RESET/UPDATE/FINAL),
+ * against nettle; the wire version rules of the hash flags.
+ */
+static void test_multipart(void)
+{
+    static const uint32_t algs[] = {
+        VCD_CRYPTO_MD5, VCD_CRYPTO_SHA1, VCD_CRYPTO_SHA2_224,
+        VCD_CRYPTO_SHA2_256, VCD_CRYPTO_SHA2_384, VCD_CRYPTO_SHA2_512,
+        VCD_CRYPTO_MD5_HMAC, VCD_CRYPTO_SHA1_HMAC, VCD_CRYPTO_SHA2_224_HMAC,
+        VCD_CRYPTO_SHA2_256_HMAC, VCD_CRYPTO_SHA2_384_HMAC,
+        VCD_CRYPTO_SHA2_512_HMAC,
+    };
+    const uint16_t U = VIRTIO_CRYPTODEV_F_HASH_UPDATE;
+    const uint16_t F = VIRTIO_CRYPTODEV_F_HASH_FINAL;
+    const uint16_t R = VIRTIO_CRYPTODEV_F_HASH_RESET;
+    uint8_t data[300], key[131], ref[64], got[64], junk[64];
+    VcdResp resp;
+    T t, old;
+    uint32_t h, s, cs;
+    size_t i, n;
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 13 + 1);
+    }
+    for (i = 0; i < sizeof(key); i++) {
+        key[i] = (uint8_t)(0xa0 + i);
+    }
+    t_init(&t, 8, 64, 1 << 20);
+    h = t_open(&t);
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        const VcdAlg *a = vcd_alg_find(algs[i], VCD_FIND_MAC);
+        uint32_t kl = a && a->kind == VCD_ALG_HMAC ? (i % 2 ? 20 : 131) : 0;
+        int good = 1;
+
+        n = ref_hash(algs[i], key, kl, data, sizeof(data), ref);
+        good &= a && n == a->digest_len &&
+                t_session(&t, h, 0, NULL, 0, algs[i], key, kl, &s, &resp) ==
+                0 && resp.digest_len == n;
+        /* v1: one whole message */
+        good &= t_hash(&t, h, s, 1, 0, data, sizeof(data), n, got) == 0 &&
+                !memcmp(got, ref, n);
+        /* v2: three parts, the last FINAL */
+        good &= t_hash(&t, h, s, 2, R | U, data, 100, 0, NULL) == 0;
+        good &= t_hash(&t, h, s, 2, U, data + 100, 1, 0, NULL) == 0;
+        good &= t_hash(&t, h, s, 2, F, data + 101, 199, n, got) == 0 &&
+                !memcmp(got, ref, n);
+        /* after a digest a new message starts */
+        good &= t_hash(&t, h, s, 2, U, data, 150, 0, NULL) == 0;
+        good &= t_hash(&t, h, s, 2, 0, data + 150, 150, n, got) == 0 &&
+                !memcmp(got, ref, n);
+        /* RESET drops what came before; an UPDATE of nothing finishes */
+        good &= t_hash(&t, h, s, 2, U, data + 7, 77, 0, NULL) == 0;
+        good &= t_hash(&t, h, s, 2, R | U, data, 300, 0, NULL) == 0;
+        good &= t_hash(&t, h, s, 2, U, NULL, 0, n, got) == 0 &&
+                !memcmp(got, ref, n);
+        ok(good, "%s: one shot (v1) and in parts (v2 RESET/UPDATE/FINAL) "
+           "equal nettle", a ? a->name : "?");
+    }
+    ok(t_hash(&t, h, s, 2, U, data, 10, 64, junk) == -EINVAL,
+       "UPDATE asking for a digest: -EINVAL");
+    ok(t_hash(&t, h, s, 2, F, data, 10, 0, NULL) == -EINVAL,
+       "FINAL without room for the digest: -EINVAL");
+    ok(t_hash(&t, h, s, 1, U, data, 10, 0, NULL) == -EINVAL,
+       "a hash flag in a v1 request: -EINVAL (as a v1 device)");
+    ok(t_hash(&t, h, s, 3, 0, data, 10, 64, junk) == -EPROTO,
+       "version 3: -EPROTO");
+    t_session(&t, h, VCD_CRYPTO_AES_ECB, key, 16, 0, NULL, 0, &cs, NULL);
+    ok(t_hash(&t, h, cs, 2, U, NULL, 0, 0, NULL) == -EINVAL,
+       "hash flags on a cipher-only session: -EINVAL");
+    t_fini(&t);
+
+    /* a device that speaks version 1 only (x-max-wire-version=1) */
+    {
+        VcdHostOps ops;
+        VcdEngine eng;
+        VcdLimits lim = { 8, 8, 1 << 20, 1 };
+
+        memset(&old, 0, sizeof(old));
+        old.fake.path = "/dev/crypto";
+        fake_devcrypto_ops(&old.fake, &ops);
+        vcd_engine_host_new(&ops, "/dev/crypto", &eng);
+        old.core = vcd_core_new(&lim, eng, &old.st);
+    }
+    h = t_open(&old);
+    t_session(&old, h, 0, NULL, 0, VCD_CRYPTO_SHA1, NULL, 0, &s, NULL);
+    n = ref_hash(VCD_CRYPTO_SHA1, NULL, 0, data, 10, ref);
+    ok(t_hash(&old, h, s, 2, R | U, data, 10, 0, NULL) == -EPROTO &&
+       t_hash(&old, h, s, 2, 0, data, 10, 20, got) == -EPROTO,
+       "a v1 device answers every v2 request -EPROTO");
+    ok(t_hash(&old, h, s, 1, 0, data, 10, 20, got) == 0 &&
+       !memcmp(got, ref, n), "and v1 requests as before");
+    t_fini(&old);
+}
+
+/* An AUTHCRYPT; output: dst (and what follows it), or nothing. */
+static int32_t t_auth(T *t, uint32_t h, uint32_t ses, int dec, uint16_t flags,
+                      const uint8_t *iv, uint32_t iv_len, const uint8_t *auth,
+                      uint32_t auth_len, uint32_t tag_len, uint32_t src_offset,
+                      const uint8_t *src, uint32_t len, uint32_t dst_len,
+                      uint32_t extra_in, uint32_t extra_out, uint8_t *out,
+                      uint32_t *result_len)
+{
+    VcdReq r = hdr(VIRTIO_CRYPTODEV_OP_AUTHCRYPT, h);
+    VcdAead a = { auth_len, tag_len, src_offset, 0 };
+    size_t w = dst_len + extra_out + VCD_RESP_SIZE;
+    /* SRTP: the data is inside auth; a tag to check may follow */
+    size_t nsrc = flags & VIRTIO_CRYPTODEV_F_AEAD_SRTP ? 0 : len;
+    size_t nin = VCD_AEAD_SIZE + iv_len + auth_len + nsrc + extra_in;
+    uint8_t *in = g_malloc0(nin), *buf = g_malloc0(w), *p = in;
+    VcdResp resp;
+
+    r.version = 2;
+    r.session = ses;
+    r.cop = dec ? VIRTIO_CRYPTODEV_COP_DECRYPT : VIRTIO_CRYPTODEV_COP_ENCRYPT;
+    r.flags = flags;
+    r.src_len = len;
+    r.iv_len = iv_len;
+    r.dst_len = dst_len;
+    vcd_aead_encode(&a, p);
+    p += VCD_AEAD_SIZE;
+    memcpy(p, iv, iv_len);
+    p += iv_len;
+    memcpy(p, auth, auth_len);
+    p += auth_len;
+    if (src) {
+        memcpy(p, src, nsrc + extra_in);
+    }
+    t_req(t, &r, in, nin, NULL, 0, buf, w, &resp);
+    if (out) {
+        memcpy(out, buf, w - VCD_RESP_SIZE);
+    }
+    if (result_len) {
+        *result_len = resp.result_len;
+    }
+    g_free(in);
+    g_free(buf);
+    if (resp.status == 0 && resp.written != w - VCD_RESP_SIZE) {
+        return -9999;
+    }
+    return resp.status;
+}
+
+static void hmac_ref(const struct nettle_hash *nh, const uint8_t *key,
+                     size_t keylen, const uint8_t *a, size_t alen,
+                     const uint8_t *b, size_t blen, uint8_t *out)
+{
+    uint8_t outer[512], inner[512], state[512];
+
+    hmac_set_key(outer, inner, state, nh, keylen, key);
+    hmac_update(state, nh, alen, a);
+    hmac_update(state, nh, blen, b);
+    hmac_digest(outer, inner, state, nh, nh->digest_size, out);
+}
+
+/* AUTHCRYPT: AES-GCM (NIST test case 4), TLS and SRTP kinds, -EBADMSG. */
+static void test_authcrypt(void)
+{
+    T t;
+    uint8_t key[16], iv[16], aad[20], pt[60], ct[60], tag[16];
+    uint8_t out[512], back[512], mackey[20], ref[512], cbciv[16];
+    uint32_t h, gs, ts, ss, cs, rl = 0;
+    const uint16_t TLS = VIRTIO_CRYPTODEV_F_AEAD_TLS;
+    const uint16_t SRTP = VIRTIO_CRYPTODEV_F_AEAD_SRTP;
+    struct aes_ctx ac;
+    int32_t st;
+    size_t i;
+
+    unhex("feffe9928665731c6d6a8f9467308308", key);
+    unhex("cafebabefacedbaddecaf888", iv);
+    unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad);
+    unhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+          "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39", pt);
+    unhex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+          "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091", ct);
+    unhex("5bc94fbc3221a5db94fae95ae7121a47", tag);
+    t_init(&t, 8, 16, 1 << 20);
+    h = t_open(&t);
+    ok(t_session(&t, h, VCD_CRYPTO_AES_GCM, key, 16, 0, NULL, 0, &gs,
+                 NULL) == 0, "AES-GCM session");
+    st = t_auth(&t, h, gs, 0, 0, iv, 12, aad, 20, 16, 0, pt, 60, 76, 0, 0,
+                out, &rl);
+    ok(st == 0 && !memcmp(out, ct, 60) && !memcmp(out + 60, tag, 16) &&
+       rl == 76, "AES-GCM encrypt: NIST test case 4, ciphertext then tag");
+    memcpy(back, ct, 60);
+    memcpy(back + 60, tag, 16);
+    st = t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, back, 76, 60, 0, 0,
+                out, &rl);
+    ok(st == 0 && !memcmp(out, pt, 60) && rl == 60, "AES-GCM decrypt");
+    st = t_auth(&t, h, gs, 0, 0, iv, 12, aad, 20, 12, 0, pt, 60, 72, 0, 0,
+                out, NULL);
+    ok(st == 0 && !memcmp(out + 60, tag, 12), "AES-GCM tag of 12 bytes is "
+       "the full tag truncated");
+    back[70] ^= 1;
+    memset(out, 0x77, sizeof(out));
+    st = t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, back, 76, 60, 0, 0,
+                out, &rl);
+    ok(st == -EBADMSG && out[0] == 0 && rl == 0 && t.fake.sessions == 1,
+       "AES-GCM: a flipped tag bit is -EBADMSG and no plaintext is written");
+    back[70] ^= 1;
+    aad[0] ^= 1;
+    ok(t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, back, 76, 60, 0, 0,
+              out, NULL) == -EBADMSG, "AES-GCM: changed AAD is -EBADMSG");
+    aad[0] ^= 1;
+    ok(t_auth(&t, h, gs, 0, 0, iv, 12, aad, 20, 11, 0, pt, 60, 71, 0, 0, out,
+              NULL) == -EINVAL &&
+       t_auth(&t, h, gs, 0, 0, iv, 16, aad, 20, 16, 0, pt, 60, 76, 0, 0, out,
+              NULL) == -EINVAL &&
+       t_auth(&t, h, gs, 0, 0, iv, 0, aad, 20, 16, 0, pt, 60, 76, 0, 0, out,
+              NULL) == -EINVAL &&
+       t_auth(&t, h, gs, 0, 0, iv, 12, aad, 20, 16, 0, pt, 60, 75, 0, 0, out,
+              NULL) == -EINVAL &&
+       t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, pt, 10, 0, 0, 0, out,
+              NULL) == -EINVAL,
+       "AES-GCM: tag length 11, IV length 16 or none, dst_len off by one, "
+       "ciphertext shorter than the tag: -EINVAL");
+    ok(t_crypt(&t, h, gs, 0, iv, 12, pt, 16, 16, 0, 0, out) == -EINVAL,
+       "AES-GCM through CRYPT: -EINVAL");
+    ok(t_session(&t, h, VCD_CRYPTO_AES_GCM, key, 16, VCD_CRYPTO_SHA1_HMAC,
+                 key, 16, NULL, NULL) == -EINVAL,
+       "AES-GCM with an HMAC: -EINVAL");
+
+    /* TLS: HMAC-SHA1 of aad || data, padding, AES-CBC */
+    memset(mackey, 0x42, sizeof(mackey));
+    memset(cbciv, 0x24, sizeof(cbciv));
+    t_session(&t, h, VCD_CRYPTO_AES_CBC, key, 16, VCD_CRYPTO_SHA1_HMAC,
+              mackey, 20, &ts, NULL);
+    for (i = 0; i < 3; i++) {
+        static const uint32_t lens[] = { 0, 11, 60 };
+        uint32_t n = lens[i], dl = n + 20, pad;
+        uint8_t iv2[16];
+
+        dl += 16 - dl % 16;
+        pad = dl - n - 20;
+        memcpy(ref, pt, n);
+        hmac_ref(&nettle_sha1, mackey, 20, aad, 13, pt, n, ref + n);
+        memset(ref + n + 20, pad - 1, pad);
+        aes_set_encrypt_key(&ac, 16, key);
+        memcpy(iv2, cbciv, 16);
+        cbc_encrypt(&ac, (nettle_cipher_func *)aes_encrypt, 16, iv2, dl, ref,
+                    ref);
+        st = t_auth(&t, h, ts, 0, TLS | VIRTIO_CRYPTODEV_F_WRITE_IV, cbciv,
+                    16, aad, 13, 20, 0, pt, n, dl, 0, 16, out, &rl);
+        ok(st == -EINVAL, "TLS: iv_out_len missing for WRITE_IV: -EINVAL");
+        st = t_auth(&t, h, ts, 0, TLS, cbciv, 16, aad, 13, 20, 0, pt, n, dl,
+                    0, 0, out, &rl);
+        ok(st == 0 && !memcmp(out, ref, dl) && rl == dl,
+           "TLS encrypt of %u bytes: MAC, %u bytes of padding, CBC", n, pad);
+        st = t_auth(&t, h, ts, 1, TLS, cbciv, 16, aad, 13, 20, 0, ref, dl, dl,
+                    0, 0, back, &rl);
+        ok(st == 0 && rl == n && !memcmp(back, pt, n),
+           "TLS decrypt: padding and MAC checked, %u bytes of plaintext", n);
+    }
+    ref[5] ^= 1;
+    memset(back, 0, sizeof(back));
+    st = t_auth(&t, h, ts, 1, TLS, cbciv, 16, aad, 13, 20, 0, ref, 96, 96, 0,
+                0, back, &rl);
+    ok(st == -EBADMSG && back[0] == 0 && back[10] == 0,
+       "TLS: a changed ciphertext is -EBADMSG, nothing written");
+    ok(t_auth(&t, h, ts, 1, TLS, cbciv, 16, aad, 13, 20, 0, ref, 95, 95, 0, 0,
+              back, &rl) == -EINVAL, "TLS decrypt of a partial block: -EINVAL");
+
+    /* SRTP: AES-CTR + HMAC-SHA1 over the packet, tag truncated to 10 */
+    {
+        uint8_t pkt[12 + 40 + 4], ctr[16], full[20], enc[40 + 10], dec[40];
+        uint32_t off = 12, n = 40;
+
+        for (i = 0; i < sizeof(pkt); i++) {
+            pkt[i] = (uint8_t)(i * 3);
+        }
+        memset(ctr, 0x11, sizeof(ctr));
+        t_session(&t, h, VCD_CRYPTO_AES_CTR, key, 16, VCD_CRYPTO_SHA1_HMAC,
+                  mackey, 20, &ss, NULL);
+        st = t_auth(&t, h, ss, 0, SRTP, ctr, 16, pkt, sizeof(pkt), 10, off,
+                    NULL, n, n, 0, 0, enc, NULL);
+        ok(st == -EINVAL, "SRTP: no room for the tag: -EINVAL");
+        st = t_auth(&t, h, ss, 0, SRTP, ctr, 16, pkt, sizeof(pkt), 10, off,
+                    NULL, n, n, 0, 10, enc, NULL);
+        memcpy(ref, pkt, sizeof(pkt));
+        aes_set_encrypt_key(&ac, 16, key);
+        {
+            uint8_t c2[16];
+
+            memcpy(c2, ctr, 16);
+            ctr_crypt(&ac, (nettle_cipher_func *)aes_encrypt, 16, c2, n,
+                      ref + off, pkt + off);
+        }
+        hmac_ref(&nettle_sha1, mackey, 20, ref, sizeof(pkt), NULL, 0, full);
+        ok(st == 0 && !memcmp(enc, ref + off, n) && !memcmp(enc + n, full, 10),
+           "SRTP encrypt: CTR in place, then HMAC of the packet, 10 bytes");
+        memcpy(back, ref, sizeof(pkt));
+        memcpy(back + sizeof(pkt), full, 10);
+        st = t_auth(&t, h, ss, 1, SRTP, ctr, 16, back, sizeof(pkt), 10, off,
+                    full, n, n, 10, 0, dec, NULL);
+        ok(st == 0 && !memcmp(dec, pkt + off, n), "SRTP decrypt");
+        back[2] ^= 1; /* a header byte: authenticated, not encrypted */
+        memset(dec, 0, sizeof(dec));
+        st = t_auth(&t, h, ss, 1, SRTP, ctr, 16, back, sizeof(pkt), 10, off,
+                    full, n, n, 10, 0, dec, NULL);
+        ok(st == -EBADMSG && dec[0] == 0, "SRTP: a changed header byte is "
+           "-EBADMSG, nothing decrypted");
+        ok(t_auth(&t, h, ss, 1, SRTP, ctr, 16, back, sizeof(pkt), 10, 30,
+                  full, n, n, 10, 0, dec, NULL) == -EINVAL,
+           "SRTP: data beyond the packet: -EINVAL");
+    }
+    t_session(&t, h, VCD_CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &cs, NULL);
+    ok(t_auth(&t, h, cs, 0, TLS, cbciv, 16, aad, 13, 20, 0, pt, 16, 48, 0, 0,
+              out, NULL) == -EINVAL &&
+       t_auth(&t, h, ts, 0, SRTP, cbciv, 16, aad, 13, 10, 0, pt, 0, 0, 0, 10,
+              out, NULL) == -EINVAL &&
+       t_auth(&t, h, ts, 0, TLS | SRTP, cbciv, 16, aad, 13, 20, 0, pt, 16, 48,
+              0, 0, out, NULL) == -EINVAL,
+       "TLS without an HMAC, SRTP on CBC, both kinds at once: -EINVAL");
+    {
+        VcdReq r = hdr(VIRTIO_CRYPTODEV_OP_AUTHCRYPT, h);
+
+        r.session = gs;
+        ok(t_simple(&t, r, NULL) == -EOPNOTSUPP,
+           "AUTHCRYPT in a v1 request: -EOPNOTSUPP (as a v1 device)");
+    }
+    ok(t.st.in_flight == 0, "nothing left in flight");
+    t_fini(&t);
+}
+
 static void test_crypt_malformed(void)
 {
     T t;
@@ -821,91 +1212,175 @@ static void test_inflight(void)
     t_fini(&t);
 }
 
-typedef struct Worker {
-    T *t;
-    VcdJob *jobs;
-    int first, count;
-} Worker;
+typedef struct Runner {
+    VcdCore *core;
+    VcdJob *job;
+} Runner;
 
-static void *worker_main(void *arg)
+static void *runner_main(void *arg)
 {
-    Worker *w = arg;
-    int i;
+    Runner *r = arg;
 
-    for (i = w->first; i < w->first + w->count; i++) {
-        vcd_job_work(w->t->core, &w->jobs[i]);
-    }
+    vcd_job_work(r->core, r->job);
     return NULL;
 }
 
-/* Many jobs of one session run on four threads at once (TSan-free check of
- * results; the sanitizer build runs this too). */
+/*
+ * Jobs of two sessions begun at once, every one with iv_len 0 (the
+ * session's running IV): one job per session runs at a time, in the order
+ * they were begun, while the two sessions' jobs run on two threads at once.
+ * The outputs equal one sequential CTR stream and one CBC chain.
+ */
 static void test_concurrency(void)
 {
-    enum { N = 400, LEN = 4096, THREADS = 4 };
+    enum { N = 200, LEN = 4096 };
     T t;
-    uint8_t key[16] = { 7 }, *ins, ref[LEN];
-    VcdJob *jobs;
-    Worker w[THREADS];
-    pthread_t th[THREADS];
-    uint32_t h, s;
+    uint8_t key[16] = { 7 }, zero_iv[16] = { 0 }, *ins, *ref, *src;
+    VcdJob *jobs, *run[2 * N];
+    unsigned nrun = 0, order[2] = { 0, 0 };
+    uint32_t h, s[2];
     VcdReq r;
-    int i, good = 1;
-    size_t inlen = VCD_REQ_SIZE + 16 + LEN;
+    int i, good = 1, waits = 0, works = 0, maxpar = 0;
+    size_t inlen = VCD_REQ_SIZE + LEN;
+    struct aes_ctx ac;
 
     t_init(&t, 8, 16, 1 << 20);
     h = t_open(&t);
-    t_session(&t, h, VCD_CRYPTO_AES_CTR, key, 16, 0, NULL, 0, &s, NULL);
-    ins = g_malloc0((size_t)N * inlen);
-    jobs = g_new0(VcdJob, N);
-    for (i = 0; i < N; i++) {
+    t_session(&t, h, VCD_CRYPTO_AES_CTR, key, 16, 0, NULL, 0, &s[0], NULL);
+    t_session(&t, h, VCD_CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &s[1], NULL);
+    ins = g_malloc0((size_t)2 * N * inlen);
+    jobs = g_new0(VcdJob, 2 * N);
+    for (i = 0; i < 2 * N; i++) {
         uint8_t *in = ins + (size_t)i * inlen;
+        VcdVerdict v;
 
         r = hdr(VIRTIO_CRYPTODEV_OP_CRYPT, h);
-        r.session = s;
+        r.session = s[i & 1];
         r.src_len = LEN;
         r.dst_len = LEN;
-        r.iv_len = 16;
-        r.iv_out_len = 16;
-        r.flags = VIRTIO_CRYPTODEV_F_WRITE_IV;
         r.tag = i;
         vcd_req_encode(&r, in);
-        in[VCD_REQ_SIZE] = i & 0xff; /* per-job IV */
-        memset(in + VCD_REQ_SIZE + 16, 0x42, LEN);
-        good &= vcd_core_begin(t.core, &jobs[i], in, inlen, inlen,
-                               LEN + 16 + VCD_RESP_SIZE) == VCD_WORK;
-    }
-    ok(good && t.st.in_flight == N, "%d CRYPTs in flight", N);
-    for (i = 0; i < THREADS; i++) {
-        w[i] = (Worker){ &t, jobs, i * (N / THREADS), N / THREADS };
-        pthread_create(&th[i], NULL, worker_main, &w[i]);
-    }
-    for (i = 0; i < THREADS; i++) {
-        pthread_join(th[i], NULL);
-    }
-    for (i = 0; i < N; i++) {
-        uint8_t iv[16] = { 0 };
-        uint8_t src[LEN];
-        struct aes_ctx ac;
-
-        if (i < 256) {
-            iv[0] = i;
-            memset(src, 0x42, LEN);
-            aes_set_encrypt_key(&ac, 16, key);
-            ctr_crypt(&ac, (nettle_cipher_func *)aes_encrypt, 16, iv, LEN,
-                      ref, src);
-            good &= jobs[i].r.status == 0 && !memcmp(jobs[i].out, ref, LEN) &&
-                    !memcmp(jobs[i].out + LEN, iv, 16);
+        memset(in + VCD_REQ_SIZE, i & 1 ? (uint8_t)(i * 7) : 0, LEN);
+        v = vcd_core_begin(t.core, &jobs[i], in, inlen, inlen,
+                           LEN + VCD_RESP_SIZE);
+        if (v == VCD_WORK) {
+            run[nrun++] = &jobs[i];
+            works++;
+        } else {
+            waits += v == VCD_WAIT;
         }
-        vcd_core_end(t.core, &jobs[i]);
-        good &= jobs[i].r.tag == (uint64_t)i;
-        vcd_job_release(&jobs[i]);
     }
-    ok(good, "concurrent CRYPTs on one session: every result correct, "
-       "tags kept");
+    ok(works == 2 && waits == 2 * N - 2 && t.st.in_flight == 2 * N,
+       "%d CRYPTs of two sessions: one runs per session, %d wait", 2 * N,
+       waits);
+    while (nrun) {
+        Runner rr[2 * N];
+        pthread_t th[2 * N];
+        VcdJob *next[2 * N];
+        unsigned nnext = 0, k;
+
+        maxpar = nrun > (unsigned)maxpar ? (int)nrun : maxpar;
+        for (k = 0; k < nrun; k++) {
+            rr[k] = (Runner){ t.core, run[k] };
+            pthread_create(&th[k], NULL, runner_main, &rr[k]);
+        }
+        for (k = 0; k < nrun; k++) {
+            VcdJob *n;
+            unsigned idx = run[k] - jobs;
+
+            pthread_join(th[k], NULL);
+            /* each session's jobs end in the order they were begun */
+            good &= idx / 2 == order[idx & 1]++ && run[k]->r.status == 0;
+            n = vcd_core_end(t.core, run[k]);
+            if (n) {
+                next[nnext++] = n;
+            }
+        }
+        for (k = 0; k < nnext; k++) {
+            run[k] = next[k];
+        }
+        nrun = nnext;
+    }
+    ok(good && order[0] == N && order[1] == N && maxpar == 2,
+       "each session's jobs ran one at a time in submission order; the two "
+       "sessions in parallel");
+    /* reference: one CTR stream of N*LEN zeros, one CBC chain */
+    ref = g_malloc((size_t)N * LEN);
+    src = g_malloc0((size_t)N * LEN);
+    aes_set_encrypt_key(&ac, 16, key);
+    ctr_crypt(&ac, (nettle_cipher_func *)aes_encrypt, 16, zero_iv,
+              (size_t)N * LEN, ref, src);
+    for (i = 0; i < N; i++) {
+        good &= !memcmp(jobs[2 * i].out, ref + (size_t)i * LEN, LEN);
+    }
+    ok(good, "running-IV CTR jobs form one keystream: no block used twice");
+    memset(zero_iv, 0, 16);
+    for (i = 0; i < N; i++) {
+        memset(src + (size_t)i * LEN, (uint8_t)((2 * i + 1) * 7), LEN);
+    }
+    cbc_encrypt(&ac, (nettle_cipher_func *)aes_encrypt, 16, zero_iv,
+                (size_t)N * LEN, ref, src);
+    for (i = 0; i < N; i++) {
+        good &= !memcmp(jobs[2 * i + 1].out, ref + (size_t)i * LEN, LEN);
+        good &= jobs[2 * i].r.tag == (uint64_t)(2 * i);
+        vcd_job_release(&jobs[2 * i]);
+        vcd_job_release(&jobs[2 * i + 1]);
+    }
+    ok(good, "running-IV CBC jobs form one chain; tags kept");
     ok(t.st.in_flight == 0 && t.st.errors == 0, "all completed, no errors");
+    g_free(ref);
+    g_free(src);
     g_free(jobs);
     g_free(ins);
+    t_fini(&t);
+}
+
+/* A session freed (and its handle closed) with jobs queued behind a job. */
+static void test_queue_free(void)
+{
+    T t;
+    uint8_t key[16] = { 9 }, in[3][VCD_REQ_SIZE + 32];
+    VcdJob jobs[3], *n;
+    VcdReq r;
+    uint32_t h, s;
+    int i;
+    VcdVerdict v[3];
+
+    t_init(&t, 8, 16, 1 << 20);
+    h = t_open(&t);
+    t_session(&t, h, VCD_CRYPTO_AES_CBC, key, 16, 0, NULL, 0, &s, NULL);
+    for (i = 0; i < 3; i++) {
+        r = hdr(VIRTIO_CRYPTODEV_OP_CRYPT, h);
+        r.session = s;
+        r.src_len = 32;
+        r.dst_len = 32;
+        memset(in[i], 0, sizeof(in[i]));
+        vcd_req_encode(&r, in[i]);
+        v[i] = vcd_core_begin(t.core, &jobs[i], in[i], sizeof(in[i]),
+                              sizeof(in[i]), 32 + VCD_RESP_SIZE);
+    }
+    ok(v[0] == VCD_WORK && v[1] == VCD_WAIT && v[2] == VCD_WAIT,
+       "second and third CRYPT of a busy session wait");
+    r = hdr(VIRTIO_CRYPTODEV_OP_FREE_SESSION, h);
+    r.session = s;
+    ok(t_simple(&t, r, NULL) == 0 &&
+       t_simple(&t, hdr(VIRTIO_CRYPTODEV_OP_CLOSE, h), NULL) == 0 &&
+       t.st.sessions_open == 1, "FREE_SESSION and CLOSE with jobs queued: "
+       "the session lives on for them");
+    vcd_job_work(t.core, &jobs[0]);
+    n = vcd_core_end(t.core, &jobs[0]);
+    ok(n == &jobs[1], "the end of the first hands back the second");
+    vcd_job_work(t.core, n);
+    n = vcd_core_end(t.core, n);
+    ok(n == &jobs[2], "then the third");
+    vcd_job_work(t.core, n);
+    n = vcd_core_end(t.core, n);
+    ok(n == NULL && t.st.sessions_open == 0 && t.fake.sessions == 0 &&
+       t.st.in_flight == 0 && jobs[2].r.status == 0,
+       "the last one frees the session");
+    for (i = 0; i < 3; i++) {
+        vcd_job_release(&jobs[i]);
+    }
     t_fini(&t);
 }
 
@@ -965,9 +1440,12 @@ int main(void)
     test_sessions();
     test_cipher_kat();
     test_hash_kat();
+    test_multipart();
+    test_authcrypt();
     test_crypt_malformed();
     test_inflight();
     test_concurrency();
+    test_queue_free();
     test_engine_open();
     printf("1..%d\n", n_test);
     printf("%d passed, %d failed\n", n_pass, n_fail);

@@ -15,5 +15,6 @@ describe("device host C unit tests (decoder/validator, handle table, host engine
     expect(r.exitCode).toBe(0);
     // two runs (plain and sanitized) of the same suite, each well over 100 checks
     expect(r.passed).toBeGreaterThan(200);
-  });
+    // two gcc builds (one with ASan/UBSan) and two runs: minutes on a loaded machine
+  }, 300_000);
 });

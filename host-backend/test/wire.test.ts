@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePackages } from "../../scripts/debian/apt.ts";
 import { repoRoot } from "../../scripts/lib/paths.ts";
-import { ALG, E, F_WRITE_IV, OP, STRUCTS } from "./wire.ts";
+import { ALG, E, F_AEAD, F_HASH, F_WRITE_IV, OP, STRUCTS, WIRE_VERSION } from "./wire.ts";
 
 /**
  * The TypeScript view of the wire format (wire.ts) against the header
@@ -31,6 +31,10 @@ function cProgram(): string {
   for (const k of Object.keys(ALG)) print(`ALG.${k}`, `CRYPTO_${k}`);
   for (const k of Object.keys(E)) print(`E.${k}`, k);
   print("F_WRITE_IV", "VIRTIO_CRYPTODEV_F_WRITE_IV");
+  for (const k of Object.keys(F_HASH)) print(`F_HASH.${k}`, `VIRTIO_CRYPTODEV_F_HASH_${k}`);
+  for (const k of Object.keys(F_AEAD)) print(`F_AEAD.${k}`, `VIRTIO_CRYPTODEV_F_AEAD_${k}`);
+  print("WIRE_VERSION.BASE", "VIRTIO_CRYPTODEV_WIRE_VERSION");
+  print("WIRE_VERSION.MAX", "VIRTIO_CRYPTODEV_WIRE_VERSION_MAX");
   return [
     "#include <errno.h>",
     "#include <stddef.h>",
@@ -60,6 +64,10 @@ function tsView(): Map<string, number> {
   for (const [k, v] of Object.entries(ALG)) m.set(`ALG.${k}`, v);
   for (const [k, v] of Object.entries(E)) m.set(`E.${k}`, v);
   m.set("F_WRITE_IV", F_WRITE_IV);
+  for (const [k, v] of Object.entries(F_HASH)) m.set(`F_HASH.${k}`, v);
+  for (const [k, v] of Object.entries(F_AEAD)) m.set(`F_AEAD.${k}`, v);
+  m.set("WIRE_VERSION.BASE", WIRE_VERSION.BASE);
+  m.set("WIRE_VERSION.MAX", WIRE_VERSION.MAX);
   return m;
 }
 

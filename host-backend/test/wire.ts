@@ -39,7 +39,8 @@ export const CONFIG = wireStruct("virtio_cryptodev_config", [
   ["max_handles", 4],
   ["max_sessions", 4],
   ["max_data_len", 4],
-  ["reserved", 12],
+  ["max_wire_version", 4],
+  ["reserved", 8],
 ]);
 
 export const REQ = wireStruct("virtio_cryptodev_req", [
@@ -71,7 +72,7 @@ export const RESP = wireStruct("virtio_cryptodev_resp", [
   ["iv_len", 2],
   ["digest_len", 2],
   ["reserved0", 2],
-  ["reserved1", 4],
+  ["result_len", 4],
 ]);
 
 const ALG_NAME = 64;
@@ -86,7 +87,14 @@ export const SESSION_INFO = wireStruct("virtio_cryptodev_session_info", [
   ["reserved", 8],
 ]);
 
-export const STRUCTS = [CONFIG, REQ, RESP, SESSION_INFO] as const;
+export const AEAD = wireStruct("virtio_cryptodev_aead", [
+  ["auth_len", 4],
+  ["tag_len", 4],
+  ["src_offset", 4],
+  ["reserved", 4],
+]);
+
+export const STRUCTS = [CONFIG, REQ, RESP, SESSION_INFO, AEAD] as const;
 
 export const REQ_SIZE = REQ.size;
 export const RESP_SIZE = RESP.size;
@@ -100,28 +108,48 @@ export const OP = {
   FREE_SESSION: 4,
   CRYPT: 5,
   SESSION_INFO: 6,
+  AUTHCRYPT: 7,
 } as const;
 
 /** cryptodev-linux algorithm numbers (CRYPTO_<name>, include/crypto/cryptodev.h) */
 export const ALG = {
+  MD5_HMAC: 6,
   SHA1_HMAC: 7,
   AES_CBC: 11,
+  MD5: 13,
   SHA1: 14,
   NULL: 16,
   SHA2_256_HMAC: 18,
+  SHA2_384_HMAC: 19,
+  SHA2_512_HMAC: 20,
   AES_CTR: 21,
   AES_ECB: 23,
+  AES_GCM: 50,
+  SHA2_224: 103,
   SHA2_256: 104,
+  SHA2_384: 105,
+  SHA2_512: 106,
+  SHA2_224_HMAC: 107,
 } as const;
 
 /** VIRTIO_CRYPTODEV_F_WRITE_IV */
 export const F_WRITE_IV = 1;
+
+/** VIRTIO_CRYPTODEV_F_HASH_<name> (wire version 2) */
+export const F_HASH = { UPDATE: 2, FINAL: 4, RESET: 8 } as const;
+
+/** VIRTIO_CRYPTODEV_F_AEAD_<name> (wire version 2, AUTHCRYPT) */
+export const F_AEAD = { TLS: 16, SRTP: 32 } as const;
+
+/** VIRTIO_CRYPTODEV_WIRE_VERSION and VIRTIO_CRYPTODEV_WIRE_VERSION_MAX */
+export const WIRE_VERSION = { BASE: 1, MAX: 2 } as const;
 
 /** Linux errno values the device answers with (x86-64; E<name> in errno.h). */
 export const E = {
   E2BIG: 7,
   EBADF: 9,
   EINVAL: 22,
+  EBADMSG: 74,
   EMFILE: 24,
   ENOSPC: 28,
   EPROTO: 71,
@@ -200,6 +228,16 @@ export interface Resp {
   blockSize: number;
   ivLen: number;
   digestLen: number;
+  resultLen: number;
+}
+
+/** struct virtio_cryptodev_aead (AUTHCRYPT, wire version 2) */
+export function encodeAead(a: { authLen: number; tagLen: number; srcOffset?: number }): Buffer {
+  const b = Buffer.alloc(AEAD.size);
+  put(b, AEAD, "auth_len", a.authLen);
+  put(b, AEAD, "tag_len", a.tagLen);
+  put(b, AEAD, "src_offset", a.srcOffset ?? 0);
+  return b;
 }
 
 /** The response: the last RESP_SIZE bytes of the writable stream. */
@@ -213,6 +251,7 @@ export function decodeResp(stream: Buffer): Resp {
     blockSize: get(b, RESP, "block_size"),
     ivLen: get(b, RESP, "iv_len"),
     digestLen: get(b, RESP, "digest_len"),
+    resultLen: get(b, RESP, "result_len"),
   };
 }
 

@@ -1,6 +1,7 @@
 import { intArg } from "../lib/args.ts";
 import { defineCommand } from "../lib/command.ts";
 import { UsageError } from "../lib/errors.ts";
+import { slurmOnly, slurmOptions, slurmUsage } from "../grade/slurm/options.ts";
 
 export default defineCommand({
   summary: "grade submissions (driver and/or device) against the rubric, sandboxed",
@@ -21,9 +22,13 @@ whatever the scores; non-zero only when the grader itself cannot run.
   -j N|auto        submissions graded at once (default 1; auto: cores and memory)
   --resume         skip submissions already graded with the same inputs
                    (submission, rubric and grader version)
+  --build-timeout S, --device-build-timeout S, --boot-timeout S
+                   phase limits: a driver build (default 120), a QEMU rebuild
+                   (300), each guest boot (at most this; each boot has its own)
   --gradescope     Gradescope's layout: grade /autograder/submission, write
                    /autograder/results/results.json
-  --submission DIR, --results FILE   override those two paths`,
+  --submission DIR, --results FILE   override those two paths
+${slurmUsage}`,
   options: {
     out: { type: "string" },
     rubric: { type: "string" },
@@ -32,6 +37,10 @@ whatever the scores; non-zero only when the grader itself cannot run.
     gradescope: { type: "boolean" },
     submission: { type: "string" },
     results: { type: "string" },
+    "build-timeout": { type: "string" },
+    "device-build-timeout": { type: "string" },
+    "boot-timeout": { type: "string" },
+    ...slurmOptions,
   },
   positionals: true,
   async run({ values, positionals }) {
@@ -52,12 +61,25 @@ whatever the scores; non-zero only when the grader itself cannot run.
       return 0;
     }
     if (!positionals.length) throw new UsageError("lab grade needs at least one SUBMISSION");
+    if (values.slurm) {
+      const { runSlurmGrade } = await import("../grade/slurm/options.ts");
+      return runSlurmGrade(values, positionals, values.out ?? "grades", values.rubric);
+    }
+    slurmOnly(values);
     const { gradeBatch } = await import("../grade/batch.ts");
+    const t = (v: string | undefined, name: string) =>
+      v === undefined ? undefined : intArg(name, v, 1, 3600);
+    const limits = {
+      driverBuildS: t(values["build-timeout"], "--build-timeout"),
+      deviceBuildS: t(values["device-build-timeout"], "--device-build-timeout"),
+      bootS: t(values["boot-timeout"], "--boot-timeout"),
+    };
     await gradeBatch(positionals, {
       outDir: values.out ?? "grades",
       rubricPath: values.rubric,
       jobs,
       resume: !!values.resume,
+      limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     });
     return 0;
   },

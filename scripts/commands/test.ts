@@ -65,7 +65,7 @@ of the lab, scripts/handout/tasks.ts).
     const lint = !values["no-lint"] && !task;
     const rootfs = oneOfArg("--rootfs", values.rootfs ?? "initramfs", rootfsFlavours);
 
-    await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench");
+    await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench", "grade");
     if (lint) {
       await tool("eslint", "eslint", ["."]);
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);

@@ -43,7 +43,9 @@ export const systemPackages = {
     "ipxe-qemu",
     "qemu-system-data",
   ],
-  driver: ["make", "gcc", "libc6-dev", "libelf-dev"],
+  // gcc-multilib: the 32-bit (gcc -m32 -static) conformance build that
+  // exercises the driver's compat_ioctl
+  driver: ["make", "gcc", "libc6-dev", "libelf-dev", "gcc-multilib"],
   // the debug guest kernel, built from Debian's linux-source package
   kernelBuild: [
     "make",
@@ -98,6 +100,11 @@ export const systemPackages = {
   ],
   // `lab buildroot menuconfig`
   "buildroot-menuconfig": ["libncurses-dev"],
+  // lab grade: the sandbox for student code (bwrap; setpriv and prlimit are util-linux)
+  grade: ["bubblewrap", "util-linux", "patch"],
+  // scripts/grade/slurm: a real one-machine Slurm cluster for the tests of
+  // `lab grade --slurm` (slurmctld + slurmd + the client commands, munge)
+  slurm: ["slurmctld", "slurmd", "slurm-client", "munge"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;

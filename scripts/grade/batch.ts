@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
-import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism, freemem, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ensurePackages } from "../debian/apt.ts";
 import { ensureBuilt } from "../vm/index.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
@@ -26,6 +27,8 @@ export interface BatchOptions {
   rubricPath?: string;
   jobs: number | "auto";
   resume: boolean;
+  /** Print the table on stdout (default true). */
+  table?: boolean;
   /** Phase limits passed to gradeOne. */
   limits?: Parameters<typeof gradeOne>[1]["limits"];
 }
@@ -76,6 +79,7 @@ export function autoJobs(): number {
 }
 
 export async function gradeBatch(args: readonly string[], o: BatchOptions): Promise<GradeResult[]> {
+  await ensurePackages("grade");
   const why = sandboxUnavailable();
   if (why) throw new LabError(`cannot grade: ${why}`, 1, "install the Debian package bubblewrap");
   const { rubric, text } = await loadRubric(o.rubricPath ?? defaultRubricPath);
@@ -117,9 +121,13 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
       results[i] = r;
     }
   };
-  await Promise.all(Array.from({ length: jobs }, (_, s) => worker(s)));
+  try {
+    await Promise.all(Array.from({ length: jobs }, (_, s) => worker(s)));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
   const partNames = [...new Set(rubric.items.map((i) => i.part))] as Part[];
   await writeFile(join(outDir, "summary.csv"), summaryCsv(results, partNames));
-  process.stdout.write(summaryTable(results, partNames));
+  if (o.table !== false) process.stdout.write(summaryTable(results, partNames));
   return results;
 }

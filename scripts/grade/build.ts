@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { kernelBuildDir, kernelRoot } from "../guest/kernel.ts";
 import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { readTar } from "./archive.ts";
@@ -167,7 +167,7 @@ export async function buildDevice(
   const build = qemuBuild();
   const script = [
     "set -e",
-    `cp -a /ref-build/. ${build}/`,
+    `cp -a /ref-build ${build}`,
     `ninja -C ${build} qemu-system-x86_64 1>&2`,
     `tar -c -f - -C ${build} qemu-system-x86_64`,
   ].join("\n");
@@ -175,8 +175,10 @@ export async function buildDevice(
   spec.ro.push({ src: qemuSrc() }, { src: build, dest: "/ref-build" });
   for (const rel of changed)
     spec.ro.push({ src: join(submission, "host-backend/qemu", rel), dest: join(qemuSrc(), rel) });
+  // the tmpfs is the build folder's parent: cp -a makes the folder itself (a
+  // tmpfs root would keep root's times, which the sandbox's uid cannot set)
   const r = await runSandboxedSplit(spec, ["sh", "-c", script], limits.timeoutS, 512 * mib, [
-    build,
+    dirname(build),
   ]);
   const files = await products(r.result, r.stdout, 512 * mib).catch(() => new Map());
   const log = r.result.output;

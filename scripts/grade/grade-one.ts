@@ -9,6 +9,7 @@ import { RejectedSubmission } from "./archive.ts";
 import {
   type BootRun,
   bootOutcomes,
+  bootTests,
   boots,
   oopsLines,
   runBoot,
@@ -19,6 +20,7 @@ import {
 import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
 import { conformanceIds } from "./checks.ts";
 import { type Intake, intake, submissionName } from "./intake.ts";
+import { sandboxUid } from "./sandbox.ts";
 import { type GradeResult, junitXml, reportMd, resultsJson } from "./report.ts";
 import type { Part, Rubric } from "./rubric.ts";
 import { type TestOutcome, scoreRubric } from "./score.ts";
@@ -40,7 +42,7 @@ export interface GradeOptions {
   outDir: string;
   /** The grader's scratch for this submission (removed at the end). */
   workDir: string;
-  /** Concurrency slot: the sandbox runs as uid 61000 + slot. */
+  /** Concurrency slot (0..63): the sandbox runs as sandboxUid(slot), one uid per slot and process. */
   slot: number;
   accel: Accel;
   /** Default: from the path (submissionName). */
@@ -56,6 +58,8 @@ export interface GradeOptions {
 export const defaultPhaseLimits = {
   driverBuildS: 120,
   deviceBuildS: 300,
+  /** At most this long for any boot (each boot has its own, lower or not). */
+  bootS: 600,
 };
 
 const consoleCap = 1024 * 1024;
@@ -159,7 +163,7 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
   }
 
   // ---------------------------------------------------------------- builds
-  const uid = 61000 + o.slot;
+  const uid = sandboxUid(o.slot);
   const lim = { ...defaultPhaseLimits, ...o.limits };
   const outcomes = new Map<string, TestOutcome>();
   const set = (id: string, ok: boolean, output = "") =>
@@ -234,14 +238,32 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
       outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
   } else {
     for (const b of boots) {
+      // A first boot that reported nothing at all (oops at load, deadlock
+      // at the first request, QEMU dying at once): the others would only
+      // repeat it, each up to its time limit.
+      const first = runs[0];
+      if (first && first.report.results.length === 0 && first.code !== 0) {
+        const why = `not run: the first boot reported no test (${first.reason ?? `exit ${first.code}`})`;
+        for (const id of bootTests(b)) outcomes.set(id, { id, status: "not_run", output: why });
+        if (b.name === "smap")
+          outcomes.set("smap.nested_pointers", {
+            id: "smap.nested_pointers",
+            status: "not_run",
+            output: why,
+          });
+        continue;
+      }
       const run = await phase(`boot ${b.name}`, () =>
-        runBoot(b, {
-          stage,
-          uid,
-          accel: o.accel,
-          studentQemu,
-          consoleFile: (n) => join(o.workDir, `console-${n}.log`),
-        }),
+        runBoot(
+          { ...b, timeoutS: Math.min(b.timeoutS, lim.bootS) },
+          {
+            stage,
+            uid,
+            accel: o.accel,
+            studentQemu,
+            consoleFile: (n) => join(o.workDir, `console-${n}.log`),
+          },
+        ),
       );
       runs.push(run);
       consoleLog += `==== boot ${b.name} (${run.seconds.toFixed(1)} s, exit ${run.code}${run.reason ? `: ${run.reason}` : ""}) ====\n`;

@@ -46,6 +46,16 @@ export interface SandboxSpec {
 
 export const bwrapPath = "/usr/bin/bwrap";
 
+/**
+ * The unprivileged uid of a concurrency slot (0..63) of this grader
+ * process: 100000 + 64 x (pid mod 50000) + slot, so two graders on one host
+ * (two `lab grade` runs, Slurm jobs) never share a uid, and a fork bomb in
+ * one sandbox cannot eat another's process limit (RLIMIT_NPROC is per uid).
+ */
+export function sandboxUid(slot: number, pid = process.pid): number {
+  return 100_000 + 64 * (pid % 50_000) + (slot % 64);
+}
+
 /** Why sandboxed runs cannot work here, or undefined. */
 export function sandboxUnavailable(): string | undefined {
   if (!existsSync(bwrapPath)) return "bubblewrap is not installed (Debian package bubblewrap)";

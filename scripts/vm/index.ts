@@ -9,3 +9,12 @@ export { guestArgs, parseVmArgs, type Rootfs, type VmArgs } from "./options.ts";
 export { runGuest, type GuestIo, type RunResult } from "./run.ts";
 export { startGuest, type GuestSession } from "./session.ts";
 export { ensureBuilt, vmUnavailable } from "./prereqs.ts";
+export {
+  type Splat,
+  type SplatKind,
+  SplatDetector,
+  findSplats,
+  formatSplat,
+  splatKind,
+} from "./splat.ts";
+export type { SplatReport } from "./run.ts";

@@ -131,6 +131,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      profiling: process.env.LAB_KERNEL_ARGS,
       ...(args.kernel === "default"
         ? {}
         : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),

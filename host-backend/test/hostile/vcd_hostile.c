@@ -612,7 +612,7 @@ static void hs_check(struct hs_dev *h, struct hs_req *r)
 			le64_to_cpu(r->resp.tag));
 		return;
 	}
-	if (r->resp.reserved0 || r->resp.reserved1) {
+	if (r->resp.reserved0 || r->resp.result_len) {
 		hs_fail(h, "tag %llu: reserved response fields set", r->tag);
 		return;
 	}
@@ -1242,7 +1242,7 @@ static struct hs_req *hs_bad(struct hs_dev *h, unsigned int k,
 		q.version = cpu_to_le16(0);
 		return hs_build(h, &q, pay, 80, 96, NULL, -EPROTO, NULL);
 	case 1:	/* version wins over an unknown op */
-		q.version = cpu_to_le16(2);
+		q.version = cpu_to_le16(VIRTIO_CRYPTODEV_WIRE_VERSION_MAX + 1);
 		q.op = cpu_to_le16(99);
 		return hs_build(h, &q, pay, 80, 96, NULL, -EPROTO, NULL);
 	case 2:

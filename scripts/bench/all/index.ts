@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { defineCommand } from "../../lib/command.ts";
 import { LabError } from "../../lib/errors.ts";
 import { info, step } from "../../lib/log.ts";
@@ -124,7 +124,8 @@ About 15-20 minutes here under TCG.
     const quick = !!values.quick;
     const plan = plans[quick ? "quick" : "full"];
     const outDir = resolve(values.out ?? join(repoRoot, "out", "bench"));
-    const shownOut = relative(repoRoot, outDir) || ".";
+    const rel = relative(repoRoot, outDir);
+    const shownOut = rel.startsWith("..") || isAbsolute(rel) ? outDir : rel || ".";
     const loadStart = loadavg();
     const t0 = performance.now();
     await mkdir(outDir, { recursive: true });

@@ -173,7 +173,8 @@ export function missingFigures(fs: readonly Figure[]): string[] {
 const fmt = (v: number, unit: string) => {
   if (!Number.isFinite(v)) return "-";
   const digits = unit === "×" || unit === "s" ? 2 : v >= 100 ? 0 : 1;
-  return unit === "×" ? `${v.toFixed(digits)}×` : `${v.toFixed(digits)} ${unit}`;
+  if (unit === "×") return `${v.toFixed(digits)}×`;
+  return unit ? `${v.toFixed(digits)} ${unit}` : v.toFixed(digits);
 };
 
 function mdTable(head: string[], rows: string[][], right: boolean[] = []): string {

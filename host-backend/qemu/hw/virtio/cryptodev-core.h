@@ -10,6 +10,18 @@
  * on any thread, concurrently with other jobs and with the main thread; it
  * only touches its job and the session the job holds a reference on.
  *
+ * Ordering: the jobs of one session run one at a time, in the order
+ * vcd_core_begin() saw them (the avail-ring order, which is the order the
+ * driver submitted them). A CRYPT whose session already has a job running
+ * is VCD_WAIT: the core queues it on the session and hands it back from
+ * vcd_core_end() of the job before it. Jobs of different sessions run in
+ * parallel. Why here and not in the driver: the state that must not be
+ * shared by two jobs at once (the running IV, later the running hash) lives
+ * in the device, so every driver, the hostile test driver included, gets
+ * cryptodev-linux's "the session is held for the whole operation" without
+ * holding a lock across a round trip; and the guest keeps the ring full of
+ * requests of one session instead of waiting for each answer.
+ *
  * Copyright (c) 2026 The virtio-cryptodev lab authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -24,8 +36,9 @@
  * An engine executes the crypto of sessions. Lengths it is given have been
  * validated; cipher lengths are a multiple of the cipher block (16 for every
  * AES mode, CTR included: the core handles a partial last CTR block).
- * Returns 0 or a negative errno. ->cipher and ->digest may be called from
- * several threads at once, also for the same session.
+ * Returns 0 or a negative errno. ->cipher and ->hash may be called from
+ * several threads at once, never for the same session at once (the core
+ * runs one job of a session at a time).
  */
 typedef struct VcdEngineOps {
     /* session_info driver name, e.g. "virtio-cryptodev-builtin" */
@@ -39,9 +52,23 @@ typedef struct VcdEngineOps {
     /* @iv: alg->iv_len bytes (NULL for ECB) */
     int (*cipher)(void *opaque, void *ctx, int encrypt, const uint8_t *iv,
                   const uint8_t *src, uint8_t *dst, size_t len);
-    /* hash or HMAC of @data into @out (digest_len bytes) */
-    int (*digest)(void *opaque, void *ctx, const uint8_t *data, size_t len,
-                  uint8_t *out);
+    /*
+     * Hash or HMAC of the session's running message: VCD_HASH_RESET starts
+     * a new one, then @data is added; VCD_HASH_FINAL then writes the digest
+     * (digest_len bytes) to @out and starts a new message.
+     */
+    int (*hash)(void *opaque, void *ctx, unsigned flags, const uint8_t *data,
+                size_t len, uint8_t *out);
+    /*
+     * AEAD (AES-GCM sessions; @iv VCD_GCM_IV bytes, @aad @aad_len bytes):
+     * encrypting, @len bytes of @src become @len bytes of ciphertext then
+     * @tag_len bytes of tag at @dst; decrypting, @src is @len bytes of
+     * ciphertext then the tag, and @dst gets @len bytes of plaintext, or
+     * -EBADMSG when the tag does not check (@dst is then garbage).
+     */
+    int (*aead)(void *opaque, void *ctx, int encrypt, const uint8_t *iv,
+                const uint8_t *aad, size_t aad_len, const uint8_t *src,
+                size_t len, uint8_t *dst, size_t tag_len);
     /* frees the engine */
     void (*destroy)(void *opaque);
 } VcdEngineOps;
@@ -55,6 +82,7 @@ typedef struct VcdLimits {
     uint32_t max_handles;   /* 1 .. VCD_MAX_HANDLES_LIMIT */
     uint32_t max_sessions;  /* per handle */
     uint32_t max_data_len;  /* src_len of one CRYPT */
+    uint32_t max_wire_version; /* 1 .. VIRTIO_CRYPTODEV_WIRE_VERSION_MAX */
 } VcdLimits;
 
 #define VCD_MAX_HANDLES_LIMIT  65535
@@ -76,7 +104,10 @@ typedef struct VcdSession VcdSession;
 typedef enum VcdVerdict {
     VCD_DROP,   /* not even the response fits: complete with nothing written */
     VCD_DONE,   /* answered; vcd_core_end() then write the output */
-    VCD_WORK,   /* a CRYPT: vcd_job_work() (any thread), then vcd_core_end() */
+    VCD_WORK,   /* a CRYPT or AUTHCRYPT: vcd_job_work() (any thread), */
+                /* then vcd_core_end() */
+    VCD_WAIT,   /* a (AUTH)CRYPT queued behind its session's running job: */
+                /* vcd_core_end() of that job returns it, as VCD_WORK */
 } VcdVerdict;
 
 typedef struct VcdJob {
@@ -89,10 +120,15 @@ typedef struct VcdJob {
     size_t writable;          /* the chain's writable size */
     uint8_t resp[sizeof(struct virtio_cryptodev_resp)];
     VcdResp r;
-    /* CRYPT */
+    /* CRYPT, AUTHCRYPT */
     VcdSession *ses;
     const uint8_t *iv;        /* into the caller's readable buffer */
     const uint8_t *src;
+    /* AUTHCRYPT */
+    VcdAead aead;
+    const uint8_t *auth;      /* into the caller's readable buffer */
+    const uint8_t *tag_in;    /* SRTP decrypt: the tag to check */
+    struct VcdJob *wait_next; /* the session's queue of VCD_WAIT jobs */
 } VcdJob;
 
 /*
@@ -120,7 +156,9 @@ size_t vcd_core_max_readable(const VcdCore *core);
 VcdVerdict vcd_core_begin(VcdCore *core, VcdJob *job, const uint8_t *in,
                           size_t in_len, size_t readable, size_t writable);
 
-/* Runs a VCD_WORK job. */
+/*
+ * Runs a VCD_WORK job (or a VCD_WAIT job once vcd_core_end() returned it).
+ */
 void vcd_job_work(VcdCore *core, VcdJob *job);
 
 /*
@@ -128,8 +166,11 @@ void vcd_job_work(VcdCore *core, VcdJob *job);
  * encodes job->resp. The caller then writes job->out (job->out_len bytes,
  * at offset 0) and job->resp (at offset job->writable - VCD_RESP_SIZE) to
  * the writable stream, and calls vcd_job_release().
+ * Returns the session's next queued job, which may run now (the caller
+ * must run and end it), or NULL. A VcdJob must not move in memory while
+ * it is queued.
  */
-void vcd_core_end(VcdCore *core, VcdJob *job);
+VcdJob *vcd_core_end(VcdCore *core, VcdJob *job);
 void vcd_job_release(VcdJob *job);
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * virtio-cryptodev: the builtin engine, on QEMU's own crypto layer
  *
- * A QCryptoCipher keeps its IV between calls and a QCryptoHmac its state,
- * so each session serialises its own requests with a mutex; requests of
- * different sessions run in parallel in the thread pool.
+ * Ciphers through QEMU's crypto/cipher.h; hashes and HMACs through
+ * libgcrypt's message digests (QEMU's backend here: configure
+ * --enable-gcrypt), because QEMU 7.2's crypto/hash.h and hmac.h hash one
+ * buffer at a time and a session keeps a running message across requests
+ * (multi-part hashing). The core runs one job of a session at a time; the
+ * mutex keeps a session's cipher and digest consistent anyway.
  *
  * Copyright (c) 2026 The virtio-cryptodev lab authors
  *
@@ -14,21 +17,40 @@
 #include "qemu/thread.h"
 #include "qapi/error.h"
 #include "crypto/cipher.h"
-#include "crypto/hash.h"
-#include "crypto/hmac.h"
 #include "cryptodev-engine.h"
+
 #ifdef CONFIG_GCRYPT
 #include <gcrypt.h>
-#endif
 
 typedef struct VcdBuiltinSession {
-    QemuMutex lock;         /* the cipher's IV, the HMAC's context */
+    QemuMutex lock;         /* the cipher's IV, the running message */
     QCryptoCipher *cipher;
     bool cipher_has_iv;
-    QCryptoHmac *hmac;
-    QCryptoHashAlgorithm hash;
+    gcry_cipher_hd_t gcm;   /* AES-GCM (QEMU 7.2's layer has no GCM) */
+    gcry_md_hd_t md;        /* hash or HMAC, NULL when none */
+    int md_algo;
     size_t digest_len;
 } VcdBuiltinSession;
+
+static int vcd_builtin_md_algo(const VcdAlg *a)
+{
+    switch (a->mode) {
+    case VCD_MODE_MD5:
+        return GCRY_MD_MD5;
+    case VCD_MODE_SHA1:
+        return GCRY_MD_SHA1;
+    case VCD_MODE_SHA224:
+        return GCRY_MD_SHA224;
+    case VCD_MODE_SHA256:
+        return GCRY_MD_SHA256;
+    case VCD_MODE_SHA384:
+        return GCRY_MD_SHA384;
+    case VCD_MODE_SHA512:
+        return GCRY_MD_SHA512;
+    default:
+        return 0;
+    }
+}
 
 static int vcd_builtin_cipher_alg(uint32_t keylen, QCryptoCipherAlgorithm *alg)
 {
@@ -68,7 +90,12 @@ static void vcd_builtin_session_free(void *opaque, void *ctx)
     VcdBuiltinSession *s = ctx;
 
     qcrypto_cipher_free(s->cipher);
-    qcrypto_hmac_free(s->hmac);
+    if (s->gcm) {
+        gcry_cipher_close(s->gcm);
+    }
+    if (s->md) {
+        gcry_md_close(s->md);
+    }
     qemu_mutex_destroy(&s->lock);
     g_free(s);
 }
@@ -84,7 +111,18 @@ static int vcd_builtin_session_new(void *opaque, const VcdAlg *cipher,
     Error *err = NULL;
 
     qemu_mutex_init(&s->lock);
-    if (cipher) {
+    if (cipher && cipher->mode == VCD_MODE_AES_GCM) {
+        int algo = keylen == 16 ? GCRY_CIPHER_AES128 :
+                   keylen == 24 ? GCRY_CIPHER_AES192 : GCRY_CIPHER_AES256;
+
+        if (gcry_cipher_open(&s->gcm, algo, GCRY_CIPHER_MODE_GCM, 0)) {
+            s->gcm = NULL;
+            goto einval;
+        }
+        if (gcry_cipher_setkey(s->gcm, key, keylen)) {
+            goto einval;
+        }
+    } else if (cipher) {
         if (vcd_builtin_cipher_alg(keylen, &alg) < 0 ||
             vcd_builtin_mode(cipher, &mode) < 0) {
             goto einval;
@@ -96,15 +134,20 @@ static int vcd_builtin_session_new(void *opaque, const VcdAlg *cipher,
         s->cipher_has_iv = cipher->iv_len != 0;
     }
     if (mac) {
-        s->hash = mac->mode == VCD_MODE_SHA1 ? QCRYPTO_HASH_ALG_SHA1
-                                             : QCRYPTO_HASH_ALG_SHA256;
+        s->md_algo = vcd_builtin_md_algo(mac);
         s->digest_len = mac->digest_len;
-        if (qcrypto_hash_digest_len(s->hash) != s->digest_len) {
+        if (!s->md_algo || gcry_md_get_algo_dlen(s->md_algo) != s->digest_len ||
+            gcry_md_open(&s->md, s->md_algo,
+                         mac->kind == VCD_ALG_HMAC ? GCRY_MD_FLAG_HMAC : 0)) {
+            s->md = NULL;
             goto einval;
         }
+        /* libgcrypt refuses an empty HMAC key; HMAC pads it with zeros */
         if (mac->kind == VCD_ALG_HMAC) {
-            s->hmac = qcrypto_hmac_new(s->hash, mackey, mackeylen, &err);
-            if (!s->hmac) {
+            static const uint8_t zero;
+
+            if (gcry_md_setkey(s->md, mackeylen ? mackey : &zero,
+                               mackeylen ? mackeylen : 1)) {
                 goto einval;
             }
         }
@@ -146,32 +189,69 @@ static int vcd_builtin_cipher(void *opaque, void *ctx, int encrypt,
     return 0;
 }
 
-static int vcd_builtin_digest(void *opaque, void *ctx, const uint8_t *data,
-                              size_t len, uint8_t *out)
+static int vcd_builtin_hash(void *opaque, void *ctx, unsigned flags,
+                            const uint8_t *data, size_t len, uint8_t *out)
 {
     VcdBuiltinSession *s = ctx;
-    uint8_t *result = out;
-    size_t result_len = s->digest_len;
-    Error *err = NULL;
-    int ret;
+    const unsigned char *digest;
+    int ret = 0;
 
-    if (!s->digest_len) {
+    if (!s->md) {
         return -EINVAL;
     }
-    if (s->hmac) {
-        qemu_mutex_lock(&s->lock);
-        ret = qcrypto_hmac_bytes(s->hmac, (const char *)data, len, &result,
-                                 &result_len, &err);
-        qemu_mutex_unlock(&s->lock);
-    } else {
-        ret = qcrypto_hash_bytes(s->hash, (const char *)data, len, &result,
-                                 &result_len, &err);
+    qemu_mutex_lock(&s->lock);
+    if (flags & VCD_HASH_RESET) {
+        gcry_md_reset(s->md);   /* an HMAC keeps its key */
     }
-    if (ret < 0) {
-        error_free(err);
-        return -EIO;
+    if (len) {
+        gcry_md_write(s->md, data, len);
     }
-    return 0;
+    if (flags & VCD_HASH_FINAL) {
+        digest = gcry_md_read(s->md, s->md_algo);
+        if (digest) {
+            memcpy(out, digest, s->digest_len);
+        } else {
+            ret = -EIO;
+        }
+        gcry_md_reset(s->md);
+    }
+    qemu_mutex_unlock(&s->lock);
+    return ret;
+}
+
+static int vcd_builtin_aead(void *opaque, void *ctx, int encrypt,
+                            const uint8_t *iv, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *src, size_t len,
+                            uint8_t *dst, size_t tag_len)
+{
+    VcdBuiltinSession *s = ctx;
+    gcry_error_t err;
+
+    if (!s->gcm) {
+        return -EINVAL;
+    }
+    qemu_mutex_lock(&s->lock);
+    err = gcry_cipher_setiv(s->gcm, iv, VCD_GCM_IV);
+    if (!err && aad_len) {
+        err = gcry_cipher_authenticate(s->gcm, aad, aad_len);
+    }
+    if (!err && encrypt) {
+        err = gcry_cipher_encrypt(s->gcm, dst, len, src, len);
+        if (!err) {
+            err = gcry_cipher_gettag(s->gcm, dst + len, tag_len);
+        }
+    } else if (!err) {
+        err = gcry_cipher_decrypt(s->gcm, dst, len, src, len);
+        if (!err) {
+            err = gcry_cipher_checktag(s->gcm, src + len, tag_len);
+            if (gcry_err_code(err) == GPG_ERR_CHECKSUM) {
+                qemu_mutex_unlock(&s->lock);
+                return -EBADMSG;
+            }
+        }
+    }
+    qemu_mutex_unlock(&s->lock);
+    return err ? -EIO : 0;
 }
 
 static const VcdEngineOps vcd_builtin_engine_ops = {
@@ -180,7 +260,8 @@ static const VcdEngineOps vcd_builtin_engine_ops = {
     .session_new = vcd_builtin_session_new,
     .session_free = vcd_builtin_session_free,
     .cipher = vcd_builtin_cipher,
-    .digest = vcd_builtin_digest,
+    .hash = vcd_builtin_hash,
+    .aead = vcd_builtin_aead,
 };
 
 int vcd_engine_builtin_new(VcdEngine *engine)
@@ -196,12 +277,6 @@ int vcd_engine_builtin_new(VcdEngine *engine)
             return -ENOTSUP;
         }
     }
-    if (!qcrypto_hash_supports(QCRYPTO_HASH_ALG_SHA1) ||
-        !qcrypto_hash_supports(QCRYPTO_HASH_ALG_SHA256) ||
-        !qcrypto_hmac_supports(QCRYPTO_HASH_ALG_SHA256)) {
-        return -ENOTSUP;
-    }
-#ifdef CONFIG_GCRYPT
     /*
      * On libgcrypt, QEMU allocates every HMAC context from the secure
      * memory pool (GCRY_MAC_FLAG_SECURE), 32 KiB unless the application
@@ -210,8 +285,17 @@ int vcd_engine_builtin_new(VcdEngine *engine)
      * limit is the device's max-sessions, not the library's.
      */
     gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 32 * 1024);
-#endif
     engine->ops = &vcd_builtin_engine_ops;
     engine->opaque = NULL;
     return 0;
 }
+
+#else /* !CONFIG_GCRYPT */
+
+int vcd_engine_builtin_new(VcdEngine *engine)
+{
+    /* the lab configures QEMU with --enable-gcrypt (host-backend/README.md) */
+    return -ENOTSUP;
+}
+
+#endif

@@ -25,6 +25,7 @@ typedef struct VcdHostEngine {
 typedef struct VcdHostSession {
     bool has_cipher;
     bool has_mac;
+    bool mid_message;   /* the host's hash holds data of an open message */
     uint32_t cipher_ses;
     uint32_t mac_ses;
 } VcdHostSession;
@@ -161,12 +162,20 @@ static int vcd_host_cipher(void *opaque, void *ctx, int encrypt,
     return vcd_host_ioctl(e, CIOCCRYPT, &cop);
 }
 
-static int vcd_host_digest(void *opaque, void *ctx, const uint8_t *data,
-                           size_t len, uint8_t *out)
+/*
+ * cryptodev-linux resets the hash when the flags are 0 or COP_FLAG_RESET,
+ * finishes it on COP_FLAG_FINAL or without COP_FLAG_UPDATE, and does not
+ * start a new message by itself after a final: the engine asks for a reset
+ * whenever a message begins.
+ */
+static int vcd_host_hash(void *opaque, void *ctx, unsigned flags,
+                         const uint8_t *data, size_t len, uint8_t *out)
 {
     VcdHostEngine *e = opaque;
     VcdHostSession *s = ctx;
+    bool reset = (flags & VCD_HASH_RESET) || !s->mid_message;
     struct crypt_op cop;
+    int ret;
 
     if (!s->has_mac || len > UINT32_MAX) {
         return -EINVAL;
@@ -176,8 +185,43 @@ static int vcd_host_digest(void *opaque, void *ctx, const uint8_t *data,
     cop.op = COP_ENCRYPT;
     cop.len = len;
     cop.src = (__u8 *)data;
-    cop.mac = out;
-    return vcd_host_ioctl(e, CIOCCRYPT, &cop);
+    if (flags & VCD_HASH_FINAL) {
+        cop.flags = reset ? 0 : COP_FLAG_FINAL;
+        cop.mac = out;
+    } else {
+        cop.flags = COP_FLAG_UPDATE | (reset ? COP_FLAG_RESET : 0);
+    }
+    ret = vcd_host_ioctl(e, CIOCCRYPT, &cop);
+    /* a failed request leaves the message in an unknown state: restart */
+    s->mid_message = ret == 0 && !(flags & VCD_HASH_FINAL);
+    return ret;
+}
+
+/* AES-GCM through the host's CIOCAUTHCRYPT (same layout as ours) */
+static int vcd_host_aead(void *opaque, void *ctx, int encrypt,
+                         const uint8_t *iv, const uint8_t *aad, size_t aad_len,
+                         const uint8_t *src, size_t len, uint8_t *dst,
+                         size_t tag_len)
+{
+    VcdHostEngine *e = opaque;
+    VcdHostSession *s = ctx;
+    struct crypt_auth_op caop;
+
+    if (!s->has_cipher || len > UINT32_MAX - tag_len || aad_len > UINT32_MAX) {
+        return -EINVAL;
+    }
+    memset(&caop, 0, sizeof(caop));
+    caop.ses = s->cipher_ses;
+    caop.op = encrypt ? COP_ENCRYPT : COP_DECRYPT;
+    caop.len = encrypt ? len : len + tag_len;
+    caop.auth_len = aad_len;
+    caop.auth_src = (__u8 *)aad;
+    caop.src = (__u8 *)src;
+    caop.dst = dst;
+    caop.tag_len = tag_len;
+    caop.iv = (__u8 *)iv;
+    caop.iv_len = VCD_GCM_IV;
+    return vcd_host_ioctl(e, CIOCAUTHCRYPT, &caop);
 }
 
 static void vcd_host_destroy(void *opaque)
@@ -194,7 +238,8 @@ static const VcdEngineOps vcd_host_engine_ops = {
     .session_new = vcd_host_session_new,
     .session_free = vcd_host_session_free,
     .cipher = vcd_host_cipher,
-    .digest = vcd_host_digest,
+    .hash = vcd_host_hash,
+    .aead = vcd_host_aead,
     .destroy = vcd_host_destroy,
 };
 

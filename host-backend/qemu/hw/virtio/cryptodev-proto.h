@@ -19,16 +19,38 @@
 #define VCD_INFO_SIZE ((size_t)sizeof(struct virtio_cryptodev_session_info))
 
 /* cryptodev-linux algorithm numbers the device implements */
+#define VCD_CRYPTO_MD5_HMAC      6
 #define VCD_CRYPTO_SHA1_HMAC     7
 #define VCD_CRYPTO_AES_CBC       11
+#define VCD_CRYPTO_MD5           13
 #define VCD_CRYPTO_SHA1          14
 #define VCD_CRYPTO_NULL          16
 #define VCD_CRYPTO_SHA2_256_HMAC 18
+#define VCD_CRYPTO_SHA2_384_HMAC 19
+#define VCD_CRYPTO_SHA2_512_HMAC 20
 #define VCD_CRYPTO_AES_CTR       21
 #define VCD_CRYPTO_AES_ECB       23
+#define VCD_CRYPTO_AES_GCM       50
+#define VCD_CRYPTO_SHA2_224      103
 #define VCD_CRYPTO_SHA2_256      104
+#define VCD_CRYPTO_SHA2_384      105
+#define VCD_CRYPTO_SHA2_512      106
+#define VCD_CRYPTO_SHA2_224_HMAC 107
+
+/* CRYPT flags a request of each version may carry */
+#define VCD_FLAGS_V1 VIRTIO_CRYPTODEV_F_WRITE_IV
+#define VCD_FLAGS_V2 (VCD_FLAGS_V1 | VIRTIO_CRYPTODEV_F_HASH_UPDATE | \
+                      VIRTIO_CRYPTODEV_F_HASH_FINAL | \
+                      VIRTIO_CRYPTODEV_F_HASH_RESET)
 
 #define VCD_AES_BLOCK 16
+#define VCD_GCM_IV    12
+#define VCD_AEAD_SIZE ((size_t)sizeof(struct virtio_cryptodev_aead))
+
+/* AUTHCRYPT flags (version 2) */
+#define VCD_FLAGS_AUTHCRYPT (VIRTIO_CRYPTODEV_F_WRITE_IV | \
+                             VIRTIO_CRYPTODEV_F_AEAD_TLS | \
+                             VIRTIO_CRYPTODEV_F_AEAD_SRTP)
 
 typedef enum VcdAlgKind {
     VCD_ALG_CIPHER = 1,
@@ -41,8 +63,13 @@ typedef enum VcdAlgMode {
     VCD_MODE_AES_ECB,
     VCD_MODE_AES_CBC,
     VCD_MODE_AES_CTR,
+    VCD_MODE_AES_GCM,       /* AUTHCRYPT only */
+    VCD_MODE_MD5,
     VCD_MODE_SHA1,
+    VCD_MODE_SHA224,
     VCD_MODE_SHA256,
+    VCD_MODE_SHA384,
+    VCD_MODE_SHA512,
 } VcdAlgMode;
 
 typedef struct VcdAlg {
@@ -93,10 +120,34 @@ void vcd_req_decode(const void *buf, VcdReq *req);
 void vcd_req_encode(const VcdReq *req, void *buf);
 
 /*
- * Checks what can be checked from the header alone: version, op, reserved
- * fields, the key lengths against the wire limits. 0 or a negative errno.
+ * Checks what can be checked from the header alone: version (1 up to
+ * @max_version), op, reserved fields, the key lengths against the wire
+ * limits, the flags the request's version has. 0 or a negative errno.
  */
-int vcd_req_check_header(const VcdReq *req);
+int vcd_req_check_header(const VcdReq *req, unsigned max_version);
+
+/*
+ * What a CRYPT does with a session's running hash (see the header):
+ * VCD_HASH_RESET starts a new message first, VCD_HASH_FINAL writes the
+ * digest after the data (and then starts a new message).
+ */
+#define VCD_HASH_RESET 1u
+#define VCD_HASH_FINAL 2u
+unsigned vcd_req_hash_flags(const VcdReq *req);
+
+/* struct virtio_cryptodev_aead in host byte order */
+typedef struct VcdAead {
+    uint32_t auth_len;
+    uint32_t tag_len;
+    uint32_t src_offset;
+    uint32_t reserved;
+} VcdAead;
+
+void vcd_aead_decode(const void *buf, VcdAead *aead);
+void vcd_aead_encode(const VcdAead *aead, void *buf);
+
+/* Whether @tag_len is a GCM tag length (4, 8, 12..16). */
+bool vcd_gcm_tag_len_ok(uint32_t tag_len);
 
 /* struct virtio_cryptodev_resp in host byte order (reserved fields: 0). */
 typedef struct VcdResp {
@@ -107,6 +158,7 @@ typedef struct VcdResp {
     uint16_t block_size;
     uint16_t iv_len;
     uint16_t digest_len;
+    uint32_t result_len;
 } VcdResp;
 
 /* To and from VCD_RESP_SIZE bytes at @buf (any alignment). */

@@ -9,6 +9,11 @@
  * bytes between guest memory and that core, runs large CRYPTs in the
  * thread pool and completes them in the main loop.
  *
+ * The jobs of one session run one at a time, in ring order: a CRYPT whose
+ * session is busy waits in s->jobs until the core hands it back from the
+ * completion of the job before it (cryptodev-core.h, Ordering); jobs of
+ * different sessions run in parallel.
+ *
  * A job in the thread pool works on copies (the readable stream, the
  * output) and never touches guest memory; only its completion does, in
  * the main loop. Whatever takes the ring away from under a job drops its
@@ -51,6 +56,7 @@ struct VirtIOCryptodevReq {
     size_t writable;
     size_t cost;                /* bytes it holds while in the thread pool */
     bool detached;              /* elem given back unanswered: drop it */
+    bool queued;                /* in s->jobs */
     QTAILQ_ENTRY(VirtIOCryptodevReq) next;  /* in s->jobs */
     VcdJob job;
 };
@@ -62,14 +68,29 @@ static void virtio_cryptodev_req_free(VirtIOCryptodevReq *req)
     g_free(req);
 }
 
-/* Writes the job's output and response back, returns the element. */
-static void virtio_cryptodev_complete(VirtIOCryptodev *s,
-                                      VirtIOCryptodevReq *req)
+/*
+ * Writes the job's output and response back and returns the element (or,
+ * detached, only frees it). Returns the job's session's next queued job.
+ */
+static VcdJob *virtio_cryptodev_complete(VirtIOCryptodev *s,
+                                         VirtIOCryptodevReq *req)
 {
     VcdJob *job = &req->job;
     VirtQueueElement *elem = &req->elem;
+    VcdJob *next = vcd_core_end(s->core, job);
 
-    vcd_core_end(s->core, job);
+    if (req->queued) {
+        QTAILQ_REMOVE(&s->jobs, req, next);
+        s->inflight_bytes -= req->cost;
+        s->inflight--;
+        req->queued = false;
+    }
+    if (req->detached) {
+        /* its ring is gone: touch no guest memory */
+        trace_virtio_cryptodev_drop(s, job->req.op, job->req.tag);
+        virtio_cryptodev_req_free(req);
+        return next;
+    }
     if (job->out_len) {
         iov_from_buf(elem->in_sg, elem->in_num, 0, job->out, job->out_len);
     }
@@ -84,6 +105,7 @@ static void virtio_cryptodev_complete(VirtIOCryptodev *s,
     }
     virtqueue_push(s->vq, elem, req->writable);
     virtio_cryptodev_req_free(req);
+    return next;
 }
 
 static int virtio_cryptodev_worker(void *opaque)
@@ -99,23 +121,62 @@ static int virtio_cryptodev_worker(void *opaque)
 }
 
 static void virtio_cryptodev_run_queue(VirtIOCryptodev *s);
+static void virtio_cryptodev_work_done(void *opaque, int ret);
+
+/* Holds a job in s->jobs while it waits for its session or runs off-loop. */
+static void virtio_cryptodev_hold(VirtIOCryptodev *s, VirtIOCryptodevReq *req)
+{
+    if (!req->queued) {
+        req->cost = req->readable + req->job.out_len;
+        s->inflight_bytes += req->cost;
+        s->inflight++;
+        QTAILQ_INSERT_TAIL(&s->jobs, req, next);
+        req->queued = true;
+    }
+}
+
+/*
+ * Runs a job its session lets run, and then each job of the session that
+ * was queued behind it: small ones here (inline), a big one in the thread
+ * pool (its completion goes on with the queue). Returns true when
+ * something was pushed to the ring.
+ */
+static bool virtio_cryptodev_run(VirtIOCryptodev *s, VirtIOCryptodevReq *req)
+{
+    bool pushed = false;
+    VcdJob *next;
+
+    while (req) {
+        /* a device slow on purpose (delay-us) sleeps off the main loop */
+        if (req->job.req.src_len > s->conf.inline_max || s->conf.delay_us) {
+            virtio_cryptodev_hold(s, req);
+            thread_pool_submit_aio(aio_get_thread_pool(qemu_get_aio_context()),
+                                   virtio_cryptodev_worker, req,
+                                   virtio_cryptodev_work_done, req);
+            break;
+        }
+        vcd_job_work(s->core, &req->job);
+        pushed |= !req->detached;
+        next = virtio_cryptodev_complete(s, req);
+        req = next ? container_of(next, VirtIOCryptodevReq, job) : NULL;
+    }
+    return pushed;
+}
 
 /* Thread pool completion, in the main loop. */
 static void virtio_cryptodev_work_done(void *opaque, int ret)
 {
     VirtIOCryptodevReq *req = opaque;
     VirtIOCryptodev *s = req->s;
+    bool pushed = !req->detached;
+    VcdJob *next = virtio_cryptodev_complete(s, req);
 
-    QTAILQ_REMOVE(&s->jobs, req, next);
-    s->inflight_bytes -= req->cost;
-    s->inflight--;
-    if (req->detached) {
-        /* its ring is gone: finish the job, touch no guest memory */
-        vcd_core_end(s->core, &req->job);
-        trace_virtio_cryptodev_drop(s, req->job.req.op, req->job.req.tag);
-        virtio_cryptodev_req_free(req);
-    } else {
-        virtio_cryptodev_complete(s, req);
+    if (next) {
+        pushed |= virtio_cryptodev_run(s, container_of(next,
+                                                       VirtIOCryptodevReq,
+                                                       job));
+    }
+    if (pushed) {
         virtio_notify(VIRTIO_DEVICE(s), s->vq);
     }
     /* requests left in the ring while over max-inflight-bytes */
@@ -132,6 +193,7 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
 
     req->s = s;
     req->detached = false;
+    req->queued = false;
     req->readable = iov_size(req->elem.out_sg, req->elem.out_num);
     req->writable = iov_size(req->elem.in_sg, req->elem.in_num);
 
@@ -162,18 +224,10 @@ static bool virtio_cryptodev_start(VirtIOCryptodev *s,
         virtio_cryptodev_complete(s, req);
         return true;
     case VCD_WORK:
-        if (job->req.src_len <= s->conf.inline_max && !s->conf.delay_us) {
-            vcd_job_work(s->core, job);
-            virtio_cryptodev_complete(s, req);
-            return true;
-        }
-        req->cost = req->readable + job->out_len;
-        s->inflight_bytes += req->cost;
-        s->inflight++;
-        QTAILQ_INSERT_TAIL(&s->jobs, req, next);
-        thread_pool_submit_aio(aio_get_thread_pool(qemu_get_aio_context()),
-                               virtio_cryptodev_worker, req,
-                               virtio_cryptodev_work_done, req);
+        return virtio_cryptodev_run(s, req);
+    case VCD_WAIT:
+        /* its session's running job hands it back when it ends */
+        virtio_cryptodev_hold(s, req);
         return false;
     }
     g_assert_not_reached();
@@ -209,9 +263,10 @@ static void virtio_cryptodev_handle_request(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 /*
- * Gives the elements of the jobs in the thread pool back to the ring
- * unanswered (unmapped, nothing written or pushed); the jobs run on and
- * their completions only free them. Returns how many were detached.
+ * Gives the elements of the jobs in the thread pool, and of those waiting
+ * for their session, back to the ring unanswered (unmapped, nothing written
+ * or pushed); the jobs run on and their completions only free them.
+ * Returns how many were detached.
  */
 static unsigned virtio_cryptodev_detach_jobs(VirtIOCryptodev *s)
 {
@@ -303,6 +358,7 @@ static void virtio_cryptodev_get_config(VirtIODevice *vdev, uint8_t *config)
     stl_le_p(&cfg.max_handles, s->conf.max_handles);
     stl_le_p(&cfg.max_sessions, s->conf.max_sessions);
     stl_le_p(&cfg.max_data_len, s->conf.max_data_len);
+    stl_le_p(&cfg.max_wire_version, s->conf.max_wire_version);
     memcpy(config, &cfg, sizeof(cfg));
 }
 
@@ -338,7 +394,7 @@ static bool virtio_cryptodev_make_engine(VirtIOCryptodev *s, VcdEngine *eng,
     ret = vcd_engine_builtin_new(eng);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "engine=builtin: QEMU's crypto layer "
-                         "lacks AES or SHA");
+                         "lacks AES, or QEMU was built without libgcrypt");
         return false;
     }
     return true;
@@ -365,6 +421,13 @@ static void virtio_cryptodev_realize(DeviceState *dev, Error **errp)
                    VCD_MAX_DATA_LEN_LIMIT);
         return;
     }
+    if (c->max_wire_version < VIRTIO_CRYPTODEV_WIRE_VERSION ||
+        c->max_wire_version > VIRTIO_CRYPTODEV_WIRE_VERSION_MAX) {
+        error_setg(errp, "x-max-wire-version must be %u..%u",
+                   VIRTIO_CRYPTODEV_WIRE_VERSION,
+                   VIRTIO_CRYPTODEV_WIRE_VERSION_MAX);
+        return;
+    }
     if (c->max_inflight_bytes < 1) {
         error_setg(errp, "max-inflight-bytes must be at least 1");
         return;
@@ -384,6 +447,7 @@ static void virtio_cryptodev_realize(DeviceState *dev, Error **errp)
     limits.max_handles = c->max_handles;
     limits.max_sessions = c->max_sessions;
     limits.max_data_len = c->max_data_len;
+    limits.max_wire_version = c->max_wire_version;
     s->core = vcd_core_new(&limits, eng, s->stats);
 
     virtio_init(vdev, VIRTIO_ID_CRYPTODEV,
@@ -477,6 +541,10 @@ static Property virtio_cryptodev_properties[] = {
                        VIRTIO_CRYPTODEV_DEFAULT_MAX_INFLIGHT_BYTES),
     DEFINE_PROP_UINT16("queue-size", VirtIOCryptodev, conf.queue_size,
                        VIRTIO_CRYPTODEV_DEFAULT_QUEUE_SIZE),
+    /* tests: 1 makes the device answer as one that predates version 2 */
+    DEFINE_PROP_UINT32("x-max-wire-version", VirtIOCryptodev,
+                       conf.max_wire_version,
+                       VIRTIO_CRYPTODEV_WIRE_VERSION_MAX),
     DEFINE_PROP_UINT32("delay-us", VirtIOCryptodev, conf.delay_us, 0),
     DEFINE_PROP_END_OF_LIST(),
 };

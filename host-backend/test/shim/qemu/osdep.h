@@ -19,6 +19,12 @@
 
 #define qemu_open_old(path, flags) open((path), (flags))
 
+/* as QEMU's qemu/compiler.h */
+#ifndef container_of
+#define container_of(ptr, type, member) \
+    ((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
 /* QEMU's config-host.h says so on Linux hosts */
 #ifdef __linux__
 #define CONFIG_LINUX 1

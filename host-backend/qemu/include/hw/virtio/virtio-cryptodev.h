@@ -42,6 +42,7 @@ typedef struct VirtIOCryptodevConf {
     uint32_t inline_max;    /* CRYPTs up to this size run in the main loop */
     uint64_t max_inflight_bytes; /* copies held by jobs in the thread pool */
     uint16_t queue_size;
+    uint32_t max_wire_version; /* x-max-wire-version: 1, or 2 (default) */
     uint32_t delay_us;      /* grading: every job waits this long first */
 } VirtIOCryptodevConf;
 
@@ -57,7 +58,7 @@ struct VirtIOCryptodev {
     struct VcdCore *core;       /* handle table and engine */
     struct VcdStats *stats;     /* QOM counters */
     uint32_t engine_id;         /* enum virtio_cryptodev_engine */
-    unsigned inflight;          /* jobs in the thread pool */
+    unsigned inflight;          /* jobs in the thread pool or waiting */
     uint64_t inflight_bytes;    /* their copies of guest data */
     QTAILQ_HEAD(, VirtIOCryptodevReq) jobs;     /* those jobs */
     bool quiescing;             /* reset/unrealize/stop waiting for them */
