@@ -68,7 +68,8 @@ async function filesUnder(dir: string): Promise<string[]> {
 /** The sources of the lab's packages and the external tree, hashed. */
 async function labSourcesKey(): Promise<string> {
   const files = [
-    ...(await filesUnder(buildrootExternal)),
+    // Documentation does not change the rootfs.
+    ...(await filesUnder(buildrootExternal)).filter((f) => !f.endsWith(".md")),
     join(repoRoot, "vm", "init"),
     join(repoRoot, "vm", "guest", "labexec.c"),
     ...(await filesUnder(join(repoRoot, "guest-driver", "module"))),

@@ -82,10 +82,11 @@ export async function buildrootTree(flag?: string): Promise<string> {
   }
   // A tarball: unpacked once per commit; the stamp records what it was.
   const dest = join(buildrootDir(), `tree-${buildrootPin.commit.slice(0, 12)}`);
-  if ((await readStamp(dest)) === buildrootPin.commit) return dest;
+  // Verified every time (the tarball given may not be the one unpacked before).
   const commit = await tarballCommit(path);
   if (commit !== buildrootPin.commit)
     throw mismatch(path, commit ? `its commit id is ${commit}` : "no git commit id in the archive");
+  if ((await readStamp(dest)) === buildrootPin.commit) return dest;
   await step(`unpacking Buildroot ${buildrootPin.version}`, async () => {
     const tmp = await freshDir(`${dest}.${process.pid}.tmp`);
     await recipe(

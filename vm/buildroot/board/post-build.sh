@@ -16,6 +16,19 @@ if [ -z "$stage" ] || [ ! -f "$stage/etc/lab/modules" ]; then
 fi
 cp -a "$stage/." "$target/"
 
+# Busybox's applet links. Debian's busybox-static configuration (used so
+# both flavours have the same applets) installs the binary alone
+# (CONFIG_INSTALL_APPLET_DONT): link every applet its build listed in
+# busybox.links, unless another package installed a real program there.
+links=$(ls "${BUILD_DIR:?}"/busybox-*/busybox.links 2>/dev/null | head -n 1)
+[ -n "$links" ] || { echo "post-build.sh: no busybox.links in $BUILD_DIR" >&2; exit 1; }
+while read -r applet; do
+	case "$applet" in /*) ;; *) continue ;; esac
+	[ -e "$target$applet" ] || [ -L "$target$applet" ] && continue
+	mkdir -p "$target${applet%/*}"
+	ln -s /bin/busybox "$target$applet"
+done <"$links"
+
 # The lab's /init (package lab-agent) is PID 1: it mounts, loads the
 # modules, and runs the command or a shell; nothing else starts.
 [ -x "$target/init" ] || { echo "post-build.sh: no /init (package lab-agent)" >&2; exit 1; }
