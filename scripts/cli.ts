@@ -18,6 +18,9 @@ const verbs: Record<string, () => Promise<{ default: AnyCommand }>> = {
   fuzz: () => import("./commands/fuzz.ts"),
   clean: () => import("./commands/clean.ts"),
   pins: () => import("./commands/pins.ts"),
+  buildroot: () => import("./commands/buildroot.ts"),
+  handout: () => import("./commands/handout.ts"),
+  submit: () => import("./commands/submit.ts"),
 };
 
 async function help(): Promise<number> {

@@ -23,6 +23,7 @@ import {
   kernelDebugSrcDir,
 } from "../guest/kernel-debug.ts";
 import { fetchDeb } from "./kernel.ts";
+import { withFileLock } from "./qemu/lock.ts";
 import type { BuildTarget } from "./target.ts";
 
 /**
@@ -142,6 +143,26 @@ function make(src: string, out: string, progress: (d: string) => void): Promise<
   });
 }
 
+/** The build proper, holding the cache's kernel-debug lock. */
+async function buildLocked(key: string, out: string): Promise<void> {
+  await ensurePackages("kernelBuild");
+  const src = await ensureSource();
+  // A tree built from another source version is not reused.
+  const built = await readFile(join(out, ".lab-source"), "utf8").catch(() => "");
+  if (built.trim() !== src) await freshDir(out);
+  await writeFile(join(out, ".lab-source"), src + "\n");
+  await rm(join(out, ".lab-stamp"), { force: true });
+  await step("configuring the debug kernel (tinyconfig + lab.config)", () => configure(src, out));
+  const files = await step("building the debug kernel", (progress) => make(src, out, progress));
+  for (const f of [kernelDebugImagePath(), join(out, "Module.symvers")])
+    if (!existsSync(f)) throw new LabError(`debug kernel build incomplete: ${f} missing`);
+  await writeStamp(out, key);
+  info(
+    `kernel-debug: ${kernelDebugImagePath()} (${files} files compiled; log ${kernelDebugLog()})`,
+  );
+  debug(`kernel-debug key ${key}`);
+}
+
 const target: BuildTarget = {
   name: "kernel-debug",
   packages: ["kernelBuild"],
@@ -152,26 +173,16 @@ const target: BuildTarget = {
   async build({ force }) {
     const key = kernelDebugKey();
     const out = kernelDebugBuildDir();
-    if (!force && (await readStamp(out)) === key && existsSync(kernelDebugImagePath()))
-      return "up-to-date";
-    await ensurePackages("kernelBuild");
+    const current = async () =>
+      !force && (await readStamp(out)) === key && existsSync(kernelDebugImagePath());
+    if (await current()) return "up-to-date";
     await mkdir(kernelDebugDir(), { recursive: true });
-    const src = await ensureSource();
-    // A tree built from another source version is not reused.
-    const built = await readFile(join(out, ".lab-source"), "utf8").catch(() => "");
-    if (built.trim() !== src) await freshDir(out);
-    await writeFile(join(out, ".lab-source"), src + "\n");
-    await rm(join(out, ".lab-stamp"), { force: true });
-    await step("configuring the debug kernel (tinyconfig + lab.config)", () => configure(src, out));
-    const files = await step("building the debug kernel", (progress) => make(src, out, progress));
-    for (const f of [kernelDebugImagePath(), join(out, "Module.symvers")])
-      if (!existsSync(f)) throw new LabError(`debug kernel build incomplete: ${f} missing`);
-    await writeStamp(out, key);
-    info(
-      `kernel-debug: ${kernelDebugImagePath()} (${files} files compiled; log ${kernelDebugLog()})`,
-    );
-    debug(`kernel-debug key ${key}`);
-    return "built";
+    // One build per cache: a second one waits, then finds the first one's result.
+    return withFileLock(join(kernelDebugDir(), ".lock"), "`lab build kernel-debug`", async () => {
+      if (await current()) return "up-to-date";
+      await buildLocked(key, out);
+      return "built";
+    });
   },
   async clean() {
     await rm(kernelDebugDir(), { recursive: true, force: true });

@@ -2,7 +2,7 @@ import type { BuildOptions, BuildTarget } from "./target.ts";
 import { ensurePackages } from "../debian/apt.ts";
 import { UsageError } from "../lib/errors.ts";
 import { info } from "../lib/log.ts";
-import { aliases, loadTarget, targetNames } from "./targets.ts";
+import { aliases, loadTarget, optionalTargetNames, targetNames } from "./targets.ts";
 
 export interface TargetTiming {
   name: string;
@@ -14,13 +14,13 @@ export interface TargetTiming {
 
 /** Expands aliases ("guest", "all") and checks every name is a target. */
 export function expandNames(names: readonly string[]): string[] {
-  const known = new Set<string>(targetNames);
+  const known = new Set<string>([...targetNames, ...optionalTargetNames]);
   const out: string[] = [];
   for (const n of names.length ? names : ["all"]) {
     const list = aliases[n] ?? [n];
     for (const t of list) {
       if (!known.has(t)) {
-        const all = [...targetNames, ...Object.keys(aliases)].join(", ");
+        const all = [...targetNames, ...optionalTargetNames, ...Object.keys(aliases)].join(", ");
         throw new UsageError(`unknown build target '${t}' (targets: ${all})`);
       }
       if (!out.includes(t)) out.push(t);

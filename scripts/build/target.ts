@@ -21,4 +21,6 @@ export interface BuildTarget {
 export interface BuildOptions {
   /** Rebuild even when up to date. */
   force: boolean;
+  /** Buildroot to build the Buildroot guest with (`--buildroot PATH|TARBALL`). */
+  buildroot?: string;
 }

@@ -12,6 +12,7 @@ the repository at /lab, user networking (10.0.2.15; the host's forwards on
 127.0.0.1). Leave with \`poweroff\` (or exit the shell), or Ctrl-A X.
 Reload the driver in the guest:
   rmmod vcryptodev; insmod /lab/guest-driver/module/vcryptodev.ko
+  (with --kernel debug: insmod /lab/out/driver-debug/vcryptodev.ko)
 Hot-unplug a device from the guest:
   exec 3<>/dev/virtio-ports/lab.ctl; echo device_del cryptodev0 >&3; read r <&3; echo $r
 

@@ -12,6 +12,12 @@ import {
 } from "../guest/kernel-debug.ts";
 import { defineCommand } from "../lib/command.ts";
 import { initramfsPath, nodeImagePath } from "../guest/artifacts.ts";
+import {
+  buildrootBuiltKey,
+  buildrootInput,
+  buildrootPin,
+  buildrootRootfsPath,
+} from "../guest/buildroot.ts";
 import { kernelPresent, readResolvedKernel, pinsKernelKey } from "../guest/kernel.ts";
 import { loadPins } from "../debian/pins.ts";
 import { cacheDir, patchedQemuPath } from "../lib/paths.ts";
@@ -57,6 +63,29 @@ function kernelCheck(): Check {
         detail: `${pinned}; no longer served (${rec.gone.join(", ")}), ${resolved}`,
         fix: "npx lab pins update (records the set in use in vm/pins.json)",
       };
+}
+
+/** The Buildroot guest flavour: which Buildroot would be used, and whether its rootfs is built. */
+async function buildrootCheck(): Promise<Check> {
+  const what = "buildroot guest";
+  const input = buildrootInput();
+  const built = (await buildrootBuiltKey()) !== undefined && existsSync(buildrootRootfsPath());
+  const rootfs = built
+    ? `rootfs built (${mib(await diskUsage(buildrootRootfsPath()))}, ${buildrootRootfsPath()}): --rootfs buildroot`
+    : "rootfs not built";
+  if (!input)
+    return {
+      ok: built,
+      what,
+      detail: `${rootfs}; no Buildroot ${buildrootPin.version} given (--buildroot or $LAB_BUILDROOT)`,
+      fix: `LAB_BUILDROOT=/path/to/buildroot-${buildrootPin.version}.tar.xz npx lab build rootfs-buildroot (see vm/buildroot/README.md)`,
+    };
+  return {
+    ok: built || existsSync(input.path),
+    what,
+    detail: `${rootfs}; Buildroot ${buildrootPin.version} from ${input.from}: ${input.path}${existsSync(input.path) ? "" : " (missing)"}`,
+    fix: built ? undefined : "npx lab build rootfs-buildroot",
+  };
 }
 
 /** The debug kernel (`lab run --kernel debug`): built, current, from which source. */
@@ -160,7 +189,7 @@ async function checks(): Promise<Check[]> {
 
   const size = await diskUsage(cacheDir());
   const parts: string[] = [];
-  for (const t of ["kernel", "kernel-debug", "initramfs", "noderoot", "qemu"])
+  for (const t of ["kernel", "kernel-debug", "initramfs", "noderoot", "qemu", "buildroot"])
     parts.push(`${t} ${mib(await diskUsage(`${cacheDir()}/${t}`))}`);
   out.push({
     ok: true,
@@ -181,6 +210,8 @@ async function checks(): Promise<Check[]> {
           fix: "npx lab build guest",
         },
   );
+
+  out.push(await buildrootCheck());
 
   for (const [group, pkgs] of Object.entries(systemPackages)) {
     const missing = await missingPackages(pkgs);

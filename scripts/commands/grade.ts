@@ -1,6 +1,7 @@
 import { intArg } from "../lib/args.ts";
 import { defineCommand } from "../lib/command.ts";
 import { UsageError } from "../lib/errors.ts";
+import { slurmOnly, slurmOptions, slurmUsage } from "../grade/slurm/options.ts";
 
 export default defineCommand({
   summary: "grade submissions (driver and/or device) against the rubric, sandboxed",
@@ -26,7 +27,8 @@ whatever the scores; non-zero only when the grader itself cannot run.
                    (300), each guest boot (at most this; each boot has its own)
   --gradescope     Gradescope's layout: grade /autograder/submission, write
                    /autograder/results/results.json
-  --submission DIR, --results FILE   override those two paths`,
+  --submission DIR, --results FILE   override those two paths
+${slurmUsage}`,
   options: {
     out: { type: "string" },
     rubric: { type: "string" },
@@ -38,6 +40,7 @@ whatever the scores; non-zero only when the grader itself cannot run.
     "build-timeout": { type: "string" },
     "device-build-timeout": { type: "string" },
     "boot-timeout": { type: "string" },
+    ...slurmOptions,
   },
   positionals: true,
   async run({ values, positionals }) {
@@ -58,6 +61,11 @@ whatever the scores; non-zero only when the grader itself cannot run.
       return 0;
     }
     if (!positionals.length) throw new UsageError("lab grade needs at least one SUBMISSION");
+    if (values.slurm) {
+      const { runSlurmGrade } = await import("../grade/slurm/options.ts");
+      return runSlurmGrade(values, positionals, values.out ?? "grades", values.rubric);
+    }
+    slurmOnly(values);
     const { gradeBatch } = await import("../grade/batch.ts");
     const t = (v: string | undefined, name: string) =>
       v === undefined ? undefined : intArg(name, v, 1, 3600);

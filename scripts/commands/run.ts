@@ -18,6 +18,9 @@ export const vmOptionsHelp = `  --devices N          N virtio-cryptodev-pci devi
   --kernel default|debug  Debian's kernel (default), or the lab's debug build
                        (lockdep, KASAN, KFENCE, UBSAN; \`lab build debug\`):
                        a checker's report fails the run
+  --rootfs FLAVOUR     initramfs (default: Debian's busybox, built in ~1 s) or
+                       buildroot (vm/buildroot, \`lab build rootfs-buildroot\`);
+                       same kernel, command line, init and agent ($LAB_ROOTFS)
   --no-net             no network device
   --console FILE       write the full serial console (kernel log) to FILE`;
 

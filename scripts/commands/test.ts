@@ -5,15 +5,13 @@ import { defineCommand } from "../lib/command.ts";
 import { ensurePackages } from "../debian/apt.ts";
 import { buildTargets } from "../build/runner.ts";
 import { UsageError } from "../lib/errors.ts";
+import { oneOfArg } from "../lib/args.ts";
+import { rootfsFlavours } from "../vm/options.ts";
 import { info, step } from "../lib/log.ts";
 import { repoRoot } from "../lib/paths.ts";
-
-interface VitestJson {
-  numPassedTests: number;
-  numFailedTests: number;
-  numPendingTests: number;
-  numTodoTests: number;
-}
+import { findTask, labTasks, taskOfTest } from "../handout/tasks.ts";
+import { repoFiles } from "../handout/kit.ts";
+import { formatSummary, summarize, type VitestReport } from "../handout/summary.ts";
 
 async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   await step(title, async () => {
@@ -25,25 +23,47 @@ async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   });
 }
 
+/** The repository's test files that belong to task `id` (tasks.ts). */
+async function testFilesOf(id: string): Promise<string[]> {
+  return (await repoFiles()).filter((f) => f.endsWith(".test.ts") && taskOfTest(f)?.id === id);
+}
+
 export default defineCommand({
   summary: "run every test: lint, types, host unit tests, VM end-to-end tests",
-  usage: `usage: lab test [--unit | --vm] [--no-lint] [-- VITEST ARGS...]
+  usage: `usage: lab test [--unit | --vm] [--task zN] [--no-lint] [--rootfs buildroot] [-- VITEST ARGS...]
 
 Installs what is missing (Debian packages, builds), checks lint and types,
 then runs vitest: the \`unit\` project (host: TypeScript, the device's C unit
 tests, the fuzz smoke run, the patch check) and the \`vm\` project (end to
 end through the real guest and device). Ends with one line
-\`tests: N passed, N failed, N skipped\`.
+\`tests: N passed, N failed, N skipped\`, after a summary by task (Z1-Z3
+of the lab, scripts/handout/tasks.ts).
 
   --unit      host-side tests only (no build, no VM)
   --vm        VM tests only
-  --no-lint   skip eslint, prettier and tsc`,
-  options: { unit: { type: "boolean" }, vm: { type: "boolean" }, "no-lint": { type: "boolean" } },
+  --task zN   the test files of one task only (${labTasks.map((t) => t.id.toLowerCase()).join(", ")}); no lint
+  --no-lint   skip eslint, prettier and tsc
+  --rootfs F  run the VM tests on that guest flavour: initramfs (default) or
+              buildroot (built first: \`lab build rootfs-buildroot\`; sets
+              $LAB_ROOTFS for every \`lab run\` the tests make)`,
+  options: {
+    unit: { type: "boolean" },
+    vm: { type: "boolean" },
+    task: { type: "string" },
+    "no-lint": { type: "boolean" },
+    rootfs: { type: "string" },
+  },
   command: true,
   async run({ values, command: passthrough }) {
     if (values.unit && values.vm) throw new UsageError("lab test: --unit or --vm, not both");
     const project = values.unit ? "unit" : values.vm ? "vm" : undefined;
-    const lint = !values["no-lint"];
+    const task = values.task === undefined ? undefined : findTask(values.task);
+    if (values.task !== undefined && !task)
+      throw new UsageError(
+        `lab test: unknown task '${values.task}' (one of: ${labTasks.map((t) => t.id.toLowerCase()).join(", ")})`,
+      );
+    const lint = !values["no-lint"] && !task;
+    const rootfs = oneOfArg("--rootfs", values.rootfs ?? "initramfs", rootfsFlavours);
 
     await ensurePackages("guest", "qemu", "driver", "fuzz", "chat", "bench", "grade");
     if (lint) {
@@ -51,7 +71,12 @@ end through the real guest and device). Ends with one line
       await tool("prettier --check", "prettier", ["--check", "--log-level", "warn", "."]);
       await tool("tsc --noEmit", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
     }
-    if (project !== "unit") await buildTargets(["all"], { force: false });
+    const taskFiles = task ? await testFilesOf(task.id) : [];
+    const needVm = !task || taskFiles.some((f) => f.endsWith(".vm.test.ts"));
+    if (project !== "unit" && needVm)
+      await buildTargets(rootfs === "buildroot" ? ["all", "rootfs-buildroot"] : ["all"], {
+        force: false,
+      });
 
     const outDir = join(repoRoot, "out");
     await mkdir(outDir, { recursive: true });
@@ -62,6 +87,7 @@ end through the real guest and device). Ends with one line
       "--reporter=json",
       `--outputFile.json=${jsonFile}`,
       ...(project ? ["--project", project] : []),
+      ...taskFiles,
       ...passthrough,
     ];
     info(`vitest ${args.join(" ")}`);
@@ -70,10 +96,13 @@ end through the real guest and device). Ends with one line
       preferLocal: true,
       stdio: ["ignore", "inherit", "inherit"],
       reject: false,
+      env: rootfs === "buildroot" ? { LAB_ROOTFS: "buildroot" } : {},
     });
     try {
-      const j = JSON.parse(await readFile(jsonFile, "utf8")) as VitestJson;
+      const j = JSON.parse(await readFile(jsonFile, "utf8")) as VitestReport;
       const skipped = j.numPendingTests + j.numTodoTests;
+      for (const line of formatSummary(summarize(j, repoRoot, new Date().toISOString())))
+        process.stdout.write(`${line}\n`);
       process.stdout.write(
         `tests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped\n`,
       );

@@ -71,8 +71,38 @@ export const systemPackages = {
   // ts-app/test: the classic-mode C client written from the seed (OpenSSL AES)
   chat: ["gcc", "libc6-dev", "libssl-dev"],
   bench: ["ngircd"],
+  // the Buildroot guest (vm/buildroot): what Buildroot's dependency check
+  // wants (wget too, even offline), the external toolchain (Debian gcc-12,
+  // its sysroot from the installed glibc/headers packages), apt-get source
+  buildroot: [
+    "rsync",
+    "cpio",
+    "bc",
+    "unzip",
+    "file",
+    "wget",
+    "perl",
+    "patch",
+    "g++",
+    "make",
+    "gcc-12",
+    "binutils",
+    "libc6-dev",
+    "libcrypt-dev",
+    "linux-libc-dev",
+    "libgomp1",
+    "dpkg-dev",
+    "xz-utils",
+    "git",
+    "libelf-dev",
+  ],
+  // `lab buildroot menuconfig`
+  "buildroot-menuconfig": ["libncurses-dev"],
   // lab grade: the sandbox for student code (bwrap; setpriv and prlimit are util-linux)
   grade: ["bubblewrap", "util-linux", "patch"],
+  // scripts/grade/slurm: a real one-machine Slurm cluster for the tests of
+  // `lab grade --slurm` (slurmctld + slurmd + the client commands, munge)
+  slurm: ["slurmctld", "slurmd", "slurm-client", "munge"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PackageGroup = keyof typeof systemPackages;

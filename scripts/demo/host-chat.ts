@@ -17,6 +17,8 @@ export interface RunningChat {
 
 export interface ServerOptions {
   mode: Mode;
+  /** What an ack survives (the server's --durability; its default: process). */
+  durability?: "process" | "power";
 }
 
 /** The server's secret options for the mode. */
@@ -47,6 +49,7 @@ export async function startHostChat(o: ServerOptions): Promise<RunningChat> {
       join(dir, "chat.db"),
       "--log-level",
       "warn",
+      ...(o.durability ? ["--durability", o.durability] : []),
       ...secretArgs(o),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },

@@ -8,7 +8,7 @@ import {
   playHost,
 } from "../../ts-app/e2e/scenario.ts";
 import { freePort } from "../lib/net.ts";
-import { guestArgs, startGuest } from "../vm/index.ts";
+import { type Rootfs, guestArgs, startGuest } from "../vm/index.ts";
 import { demoIv, demoKey, guestDonePort, guestPort, inGuest, scenarioBundle } from "./config.ts";
 
 /**
@@ -82,6 +82,8 @@ export async function runChatScenario(o: {
   mode: Mode;
   devices?: number;
   timeoutS?: number;
+  /** The guest flavour (default: `lab run`'s, i.e. $LAB_ROOTFS or the initramfs). */
+  rootfs?: Rootfs;
 }): Promise<ScenarioResult> {
   const port = await freePort();
   const donePort = await freePort();
@@ -90,6 +92,7 @@ export async function runChatScenario(o: {
   const guest = startGuest(
     guestArgs({
       devices: o.devices ?? 2,
+      ...(o.rootfs ? { rootfs: o.rootfs } : {}),
       forwards: [
         { hostPort: port, guestPort },
         { hostPort: donePort, guestPort: guestDonePort },

@@ -8,11 +8,12 @@ import { LabError } from "../lib/errors.ts";
 import { debug } from "../lib/log.ts";
 import { guestPathOf, guestRepoPath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { nodeImagePath } from "../guest/artifacts.ts";
+import { buildrootRootfsPath } from "../guest/buildroot.ts";
 import { type GuestKernel, kernelArtifacts } from "../guest/flavour.ts";
 import { resolveAccel } from "./accel.ts";
 import { selectQemu } from "./binary.ts";
 import { qemuFirmwareArgs } from "./firmware.ts";
-import type { VmArgs } from "./options.ts";
+import type { Rootfs, VmArgs } from "./options.ts";
 import { type Accel, type Share, buildQemuArgs, kernelCmdline } from "./qemu-args.ts";
 import { Qmp } from "./qmp.ts";
 
@@ -28,12 +29,25 @@ const setpriv = "/usr/bin/setpriv";
 /**
  * Makes sure the guest is built and current: missing parts are built, and
  * a stale initramfs (vm/init or labexec.c edited, pins changed) rebuilt.
+ * The Buildroot rootfs is built when missing; bringing it up to date after
+ * an edit is `lab build rootfs-buildroot` (minutes, not a run's business).
  */
-export async function ensureGuestBuilt(kernel: GuestKernel = "default"): Promise<void> {
+export async function ensureGuestBuilt(
+  kernel: GuestKernel = "default",
+  rootfs: Rootfs = "initramfs",
+): Promise<void> {
   const k = kernelArtifacts(kernel);
-  if (await k.current()) return;
+  const targets = (await k.current()) ? [] : [...k.guestTargets];
+  if (rootfs === "buildroot" && !existsSync(buildrootRootfsPath()))
+    targets.push("noderoot", "rootfs-buildroot");
+  if (!targets.length) return;
   const { buildTargets } = await import("../build/runner.ts");
-  await buildTargets(k.guestTargets, { force: false });
+  await buildTargets(targets, { force: false });
+}
+
+/** The initrd the guest boots: the kernel's initramfs, or the Buildroot rootfs. */
+export function rootfsImage(rootfs: Rootfs, kernelInitrd: string): string {
+  return rootfs === "buildroot" ? buildrootRootfsPath() : kernelInitrd;
 }
 
 /** Default device count: 1 when the patched QEMU exists, else 0. */
@@ -87,7 +101,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
   const qemu = args.qemu?.binary
     ? { path: args.qemu.binary, firmwareArgs: qemuFirmwareArgs(), patched: true }
     : selectQemu(devices);
-  await ensureGuestBuilt(args.kernel);
+  await ensureGuestBuilt(args.kernel, args.rootfs);
   const k = kernelArtifacts(args.kernel);
   const accel = await resolveAccel(args.accel, qemu);
   const shares = shareList(args);
@@ -108,7 +122,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
     smp: args.smp,
     memMiB: args.memMiB,
     kernel: k.image,
-    initrd: k.initrd,
+    initrd: rootfsImage(args.rootfs, k.initrd),
     cmdline: kernelCmdline({
       mode,
       shares,
@@ -117,6 +131,7 @@ export async function launch(args: VmArgs, mode: Mode, verboseConsole: boolean):
       node: true,
       verbose: verboseConsole,
       trace: process.env.LAB_TRACE_BOOT === "1",
+      profiling: process.env.LAB_KERNEL_ARGS,
       ...(args.kernel === "default"
         ? {}
         : { driver: guestPathOf(k.driverModule), extra: k.cmdline }),

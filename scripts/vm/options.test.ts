@@ -67,6 +67,22 @@ describe("lab run arguments", () => {
     });
   });
 
+  it("picks the rootfs flavour: --rootfs, else $LAB_ROOTFS, else the initramfs", () => {
+    const saved = process.env.LAB_ROOTFS;
+    try {
+      delete process.env.LAB_ROOTFS;
+      expect(parseVmArgs(["--", "true"], true).rootfs).toBe("initramfs");
+      expect(parseVmArgs(["--rootfs", "buildroot", "--", "true"], true).rootfs).toBe("buildroot");
+      process.env.LAB_ROOTFS = "buildroot";
+      expect(parseVmArgs(["--", "true"], true).rootfs).toBe("buildroot");
+      expect(parseVmArgs(["--rootfs=initramfs", "--", "true"], true).rootfs).toBe("initramfs");
+      expect(() => parseVmArgs(["--rootfs", "debian", "--", "true"], true)).toThrow(UsageError);
+    } finally {
+      if (saved === undefined) delete process.env.LAB_ROOTFS;
+      else process.env.LAB_ROOTFS = saved;
+    }
+  });
+
   it("stops at the first non-option: the command's own options are its own", () => {
     expect(parseVmArgs(["ls", "--devices", "3"], true).command).toEqual(["ls", "--devices", "3"]);
     expect(parseVmArgs(["--", "--devices"], true).command).toEqual(["--devices"]);

@@ -26,6 +26,8 @@ export interface VmArgs {
   machine: "q35" | "pc";
   /** Which guest kernel: Debian's (default) or the lab's debug build (`lab build kernel-debug`). */
   kernel: GuestKernel;
+  /** The guest's root filesystem: the default initramfs or the Buildroot flavour. */
+  rootfs: Rootfs;
   net: boolean;
   /** Guest working directory of the command. */
   cwd: string;
@@ -44,6 +46,9 @@ export interface VmArgs {
 export type QemuWrap = (argv: string[], access: { rw: string[]; ro: string[] }) => string[];
 
 export const defaultShareGuestPath = "/mnt/share";
+
+export const rootfsFlavours = ["initramfs", "buildroot"] as const;
+export type Rootfs = (typeof rootfsFlavours)[number];
 
 /** HOSTDIR[:GUESTDIR]; the guest part is the text after the last ':' when it starts with '/'. */
 export function parseShare(v: string): { hostPath: string; guestPath: string } {
@@ -81,6 +86,7 @@ export const vmOptionSpecs = {
   console: { type: "string" },
   machine: { type: "string" },
   kernel: { type: "string" },
+  rootfs: { type: "string" },
   "no-net": { type: "boolean" },
   cwd: { type: "string" },
 } as const satisfies OptionSpecs;
@@ -99,6 +105,12 @@ export function vmArgsFrom(
     memMiB: v.mem === undefined ? 1024 : intArg("--mem", v.mem, 128, 65536),
     machine: v.machine === undefined ? "q35" : oneOfArg("--machine", v.machine, ["q35", "pc"]),
     kernel: v.kernel === undefined ? "default" : oneOfArg("--kernel", v.kernel, guestKernels),
+    // $LAB_ROOTFS: `lab test --rootfs buildroot` runs the VM tests on that flavour.
+    rootfs: oneOfArg(
+      "--rootfs",
+      v.rootfs ?? (process.env.LAB_ROOTFS || "initramfs"),
+      rootfsFlavours,
+    ),
     net: !v["no-net"],
     cwd: v.cwd ?? "/",
     command,
@@ -116,6 +128,10 @@ export function vmArgsFrom(
   }
   if (v.console !== undefined) a.console = v.console;
   if (!a.cwd.startsWith("/")) throw new UsageError(`--cwd must be an absolute guest path`);
+  if (a.rootfs === "buildroot" && a.kernel !== "default")
+    throw new UsageError(
+      `--rootfs buildroot carries the default kernel's modules: not with --kernel ${a.kernel}`,
+    );
   const guestPaths = a.shares.map((s) => s.guestPath);
   if (new Set(guestPaths).size !== guestPaths.length)
     throw new UsageError(`two --share options use the same guest path`);

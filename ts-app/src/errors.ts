@@ -73,3 +73,17 @@ export class ChatUsageError extends Error {
 export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === "string" && (errorCodes as readonly string[]).includes(s);
 }
+
+/**
+ * Thrown by the stubs of the student's starter kit (`lab handout`): the code
+ * of task `task` (Z1, Z2...) that `what` names is not written yet.
+ */
+export class NotImplementedError extends Error {
+  override readonly name = "NotImplementedError";
+  constructor(
+    readonly task: string,
+    readonly what: string,
+  ) {
+    super(`not implemented: ${task} ${what} (see STUDENT.md)`);
+  }
+}

@@ -49,55 +49,61 @@ async function server(db: string, extra: string[] = []) {
 }
 
 describe("lab chat processes", () => {
-  it("keeps every acknowledged message across SIGKILL and restart", async () => {
-    const db = join(dir, "kill.db");
-    const first = await server(db, ["--msg-rate", "0"]);
-    const c = await loggedIn(first.port, "alice", "pw-alice", first.pin);
-    await c.call("createChannel", { channel: "log" });
-    const acked = new Map<number, string>();
-    let killed = false;
-    const total = 1000;
-    const sends = Array.from({ length: total }, (_, i) => {
-      const text = `message ${i}`;
-      return c.call("send", { channel: "log", text }).then(
-        (r) => {
-          acked.set(r.msgId as number, text);
-          // Kill in the middle of the stream, with sends still in flight.
-          if (acked.size === 150 && !killed) {
-            killed = true;
-            first.p.kill("SIGKILL");
-          }
-        },
-        () => undefined,
-      );
-    });
-    await Promise.all(sends);
-    const r = await first.p;
-    expect(r.signal).toBe("SIGKILL");
-    expect(acked.size).toBeGreaterThanOrEqual(150);
-    expect(acked.size).toBeLessThan(total); // the kill really cut the stream
-
-    const second = await server(db);
-    expect(second.fingerprint).toBe(first.fingerprint); // the host key lives in the database
-    const d = await loggedIn(second.port, "alice", "pw-alice", second.pin);
-    const stored = new Map<number, string>();
-    let before: number | undefined;
-    for (;;) {
-      const h = await d.call("history", {
-        channel: "log",
-        limit: 200,
-        ...(before !== undefined ? { before } : {}),
+  // What the ack promises at each --durability level: both survive the
+  // process being killed (the WAL is written before COMMIT returns; "power"
+  // fsyncs it too, which only a power cut, not SIGKILL, could tell apart).
+  it.each(["process", "power"])(
+    "keeps every acknowledged message across SIGKILL and restart (--durability %s)",
+    async (durability) => {
+      const db = join(dir, `kill-${durability}.db`);
+      const first = await server(db, ["--msg-rate", "0", "--durability", durability]);
+      const c = await loggedIn(first.port, "alice", "pw-alice", first.pin);
+      await c.call("createChannel", { channel: "log" });
+      const acked = new Map<number, string>();
+      let killed = false;
+      const total = 1000;
+      const sends = Array.from({ length: total }, (_, i) => {
+        const text = `message ${i}`;
+        return c.call("send", { channel: "log", text }).then(
+          (r) => {
+            acked.set(r.msgId as number, text);
+            // Kill in the middle of the stream, with sends still in flight.
+            if (acked.size === 150 && !killed) {
+              killed = true;
+              first.p.kill("SIGKILL");
+            }
+          },
+          () => undefined,
+        );
       });
-      const ms = h.messages as ChatMessage[];
-      if (!ms.length) break;
-      for (const m of ms) stored.set(m.id, m.text);
-      before = ms[0]!.id;
-    }
-    for (const [id, text] of acked) expect(stored.get(id)).toBe(text);
-    await d.close();
-    second.p.kill("SIGTERM");
-    expect((await second.p).exitCode).toBe(0);
-  });
+      await Promise.all(sends);
+      const r = await first.p;
+      expect(r.signal).toBe("SIGKILL");
+      expect(acked.size).toBeGreaterThanOrEqual(150);
+      expect(acked.size).toBeLessThan(total); // the kill really cut the stream
+
+      const second = await server(db);
+      expect(second.fingerprint).toBe(first.fingerprint); // the host key lives in the database
+      const d = await loggedIn(second.port, "alice", "pw-alice", second.pin);
+      const stored = new Map<number, string>();
+      let before: number | undefined;
+      for (;;) {
+        const h = await d.call("history", {
+          channel: "log",
+          limit: 200,
+          ...(before !== undefined ? { before } : {}),
+        });
+        const ms = h.messages as ChatMessage[];
+        if (!ms.length) break;
+        for (const m of ms) stored.set(m.id, m.text);
+        before = ms[0]!.id;
+      }
+      for (const [id, text] of acked) expect(stored.get(id)).toBe(text);
+      await d.close();
+      second.p.kill("SIGTERM");
+      expect((await second.p).exitCode).toBe(0);
+    },
+  );
 
   it("scripted client: JSON lines, pushes, exit codes; SIGTERM closes the server cleanly", async () => {
     const { p, port } = await server(join(dir, "script.db"));

@@ -37,6 +37,20 @@ describe("SQLite store and chat model", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("durability: process commits without fsync (synchronous=NORMAL), power with (FULL)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "chat-store-"));
+    const seen = (["process", "power", undefined] as const).map((durability) => {
+      const store = openSqliteStore(join(dir, `${durability ?? "default"}.db`), { durability });
+      try {
+        return store.syncLevel();
+      } finally {
+        store.close();
+      }
+    });
+    expect(seen).toEqual(["NORMAL", "FULL", "NORMAL"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("model rules: creator is a member, invitations accepted, non-members refused", async () => {
     const store = openSqliteStore(":memory:");
     const h = hasher();

@@ -4,6 +4,7 @@ import { SecureClient } from "../../../ts-app/src/client/secure-client.ts";
 import { createNodeProvider } from "../../../ts-app/src/crypto/node.ts";
 import type { Push } from "../../../ts-app/src/protocol/messages.ts";
 import { trustOnFirstUse } from "../../../ts-app/src/client/host-keys.ts";
+import { measureHandshakes } from "../../../ts-app/src/client/handshake-bench.ts";
 import type { RunningChat } from "../../demo/host-chat.ts";
 import type { BenchConn, BenchSystem } from "./harness.ts";
 
@@ -64,6 +65,26 @@ export async function chatSystem(label: string, server: RunningChat): Promise<Be
         if (p.push === "message" && p.message.user !== user) conn.onMessage(p.message.text);
       };
       return conn;
+    },
+    async handshakes(connections, inFlight, login) {
+      const r = await measureHandshakes({
+        host: "127.0.0.1",
+        port: server.port,
+        provider,
+        hostKeys,
+        connections,
+        concurrency: inFlight,
+        ...(login ? { login: { user: "admin", password: benchPassword } } : {}),
+      });
+      return {
+        system: label,
+        what: login ? "handshake + login" : "handshake",
+        inFlight,
+        connections: r.connections,
+        perSecond: r.perSecond,
+        p50ms: r.p50Ms,
+        p99ms: r.p99Ms,
+      };
     },
     async stop() {
       await admin.close();

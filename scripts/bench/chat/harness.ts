@@ -27,11 +27,25 @@ export interface BenchConn {
   close(): Promise<void>;
 }
 
+/** Connections per second through a secure handshake (`measureHandshakes`). */
+export interface HandshakeRun {
+  system: string;
+  /** "handshake" alone, or "handshake + login" (one scrypt on the server). */
+  what: string;
+  inFlight: number;
+  connections: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+}
+
 /** A server under test, already running. */
 export interface BenchSystem {
   label: string;
   /** Connects member `i` (0-based), logged in and in the channel. */
   connect(i: number): Promise<BenchConn>;
+  /** The secure handshake's cost, where the server has one (not IRC). */
+  handshakes?(connections: number, inFlight: number, login: boolean): Promise<HandshakeRun>;
   stop(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import { LabError } from "../../lib/errors.ts";
 import { freePort, waitForPort } from "../../lib/net.ts";
 import type { BenchSystem } from "./harness.ts";
 import { ircConnect } from "./irc.ts";
+import { systemLabels } from "./systems.ts";
 
 /** Starts ngircd in the foreground on a free 127.0.0.1 port, no penalties or limits. */
 export async function startNgircd(): Promise<BenchSystem> {
@@ -52,7 +53,7 @@ ${asRoot ? "\tServerUID = 65534\n\tServerGID = 65534\n" : ""}[Limits]
     throw new LabError(`${(e as Error).message}\n${stderr.trim()}`);
   }
   return {
-    label: "ngircd (IRC, C)",
+    label: systemLabels.ngircd,
     connect: (i) => ircConnect(port, i),
     async stop() {
       child.kill("SIGTERM");

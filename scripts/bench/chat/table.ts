@@ -1,16 +1,38 @@
-import type { RunResult } from "./harness.ts";
+import type { HandshakeRun, RunResult } from "./harness.ts";
 
 export function formatTable(rows: readonly RunResult[]): string {
   const head = ["server", "clients", "msgs", "msg/s", "deliveries/s", "p50 ms", "p99 ms"];
-  const body = rows.map((r) => [
-    r.system,
-    String(r.clients),
-    String(r.messages),
-    r.msgsPerSec.toFixed(0),
-    r.deliveriesPerSec.toFixed(0),
-    r.p50ms.toFixed(2),
-    r.p99ms.toFixed(2),
-  ]);
+  return align(
+    head,
+    rows.map((r) => [
+      r.system,
+      String(r.clients),
+      String(r.messages),
+      r.msgsPerSec.toFixed(0),
+      r.deliveriesPerSec.toFixed(0),
+      r.p50ms.toFixed(2),
+      r.p99ms.toFixed(2),
+    ]),
+  );
+}
+
+export function formatHandshakes(rows: readonly HandshakeRun[]): string {
+  const head = ["server", "connection", "in flight", "conns", "conns/s", "p50 ms", "p99 ms"];
+  return align(
+    head,
+    rows.map((r) => [
+      r.system,
+      r.what,
+      String(r.inFlight),
+      String(r.connections),
+      r.perSecond.toFixed(0),
+      r.p50ms.toFixed(2),
+      r.p99ms.toFixed(2),
+    ]),
+  );
+}
+
+function align(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

@@ -115,10 +115,25 @@ const configureLogFile = (): string => cachePath("qemu", "configure.log");
 export const configureKey = (): string =>
   hashKey(["configure", ...configureFlags, readFileSync(devicesFile)]);
 
-/** Whether the build folder was configured with the current flags. */
+/**
+ * The source and build folders meson recorded at configure time. The build
+ * files hold them as absolute paths, so a cache copied or moved elsewhere
+ * would compile its own sources against the old place's headers.
+ */
+async function configuredDirs(): Promise<{ source?: string; build?: string }> {
+  const info = join(qemuBuildDir(), "meson-info", "meson-info.json");
+  const j = JSON.parse(await readFile(info, "utf8")) as {
+    directories?: { source?: string; build?: string };
+  };
+  return j.directories ?? {};
+}
+
+/** Whether the build folder was configured with the current flags, here. */
 export async function isConfigured(): Promise<boolean> {
   if (!existsSync(join(qemuBuildDir(), "build.ninja"))) return false;
   try {
+    const dirs = await configuredDirs();
+    if (dirs.source !== qemuSrcDir() || dirs.build !== qemuBuildDir()) return false;
     return (await readFile(configureKeyFile(), "utf8")).trim() === configureKey();
   } catch {
     return false;

@@ -21,30 +21,39 @@ function alive(pid: number): boolean {
   }
 }
 
-async function tryLock(): Promise<boolean> {
+async function tryLock(file: string): Promise<boolean> {
   try {
-    const fh = await open(lockFile(), "wx");
+    const fh = await open(file, "wx");
     await fh.write(`${process.pid}\n`);
     await fh.close();
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    const pid = Number((await readFile(lockFile(), "utf8").catch(() => "")).trim());
+    const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
     if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
-      await rm(lockFile(), { force: true });
-      return tryLock();
+      await rm(file, { force: true });
+      return tryLock(file);
     }
     return false;
   }
 }
 
 /** Runs `fn` holding the QEMU cache lock. */
-export async function withQemuLock<T>(fn: () => Promise<T>): Promise<T> {
-  await mkdir(dirname(lockFile()), { recursive: true });
+export function withQemuLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withFileLock(lockFile(), "`lab build qemu`", fn);
+}
+
+/** Runs `fn` holding the lock file `file` (`what` names the other holder while waiting). */
+export async function withFileLock<T>(
+  file: string,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await mkdir(dirname(file), { recursive: true });
   let told = false;
-  while (!(await tryLock())) {
+  while (!(await tryLock(file))) {
     if (!told) {
-      info("waiting for another `lab build qemu` using the same cache to finish");
+      info(`waiting for another ${what} using the same cache to finish`);
       told = true;
     }
     await sleep(500);
@@ -52,6 +61,6 @@ export async function withQemuLock<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    await rm(lockFile(), { force: true });
+    await rm(file, { force: true });
   }
 }

@@ -18,8 +18,6 @@ import { sh } from "../../lib/sh.ts";
 const generatorVersion = "1";
 
 export const patchFile = join(repoRoot, "host-backend", "patches", "0001-virtio-cryptodev.patch");
-const newFilesRoot = join(repoRoot, "host-backend", "qemu");
-const hooksDir = join(repoRoot, "host-backend", "hooks");
 
 /** Repository files copied verbatim into the QEMU tree, beside host-backend/qemu/**. */
 export const headerMap: readonly { repo: string; tree: string }[] = [
@@ -48,14 +46,19 @@ async function walk(dir: string): Promise<string[]> {
 
 const posix = (p: string) => p.split(sep).join("/");
 
-/** Lists the inputs of the patch, in a stable order. */
-export async function patchInputs(): Promise<PatchInputs> {
+/**
+ * Lists the inputs of the patch, in a stable order. `root` is the
+ * repository they are read from (another one: `lab handout`'s kit).
+ */
+export async function patchInputs(root = repoRoot): Promise<PatchInputs> {
+  const newFilesRoot = join(root, "host-backend", "qemu");
+  const hooksDir = join(root, "host-backend", "hooks");
   const files = (await walk(newFilesRoot)).map((source) => ({
     tree: posix(relative(newFilesRoot, source)),
     source,
   }));
   for (const h of headerMap) {
-    const source = join(repoRoot, h.repo);
+    const source = join(root, h.repo);
     if (!existsSync(source)) throw new LabError(`${h.repo} is missing`);
     if (files.some((f) => f.tree === h.tree))
       throw new LabError(`host-backend/qemu/${h.tree} duplicates ${h.repo}; remove the copy`);

@@ -10,6 +10,7 @@ import { ChatUsageError } from "../errors.ts";
 import { parseProviderName, selectProvider } from "../crypto/select.ts";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import { createLogger, parseLevel, serverLogRate, type Logger } from "../log.ts";
+import type { Durability } from "../store/sqlite.ts";
 
 export const defaultPort = 7777;
 
@@ -39,6 +40,10 @@ server options:
                           chat-classic.db in classic mode; ":memory:" only when
                           asked). Secure mode keeps its host key there.
                                                         [env CHAT_DB]
+  --durability process|power  what an acknowledged message survives: process
+                          (default) a server killed in any way (SIGKILL, crash);
+                          power also a power cut (fsync per commit, slower)
+                                                        [env CHAT_DURABILITY]
   --idle-timeout S        close connections silent for S seconds (default 600, 0 = never)
   --frame-timeout S       close a peer that takes over S seconds to finish a frame (default 10)
   --login-timeout S       close a connection not logged in after S seconds (default 15)
@@ -78,6 +83,7 @@ export const options = {
   iv: { type: "string" },
   "log-level": { type: "string" },
   db: { type: "string" },
+  durability: { type: "string" },
   "idle-timeout": { type: "string" },
   "frame-timeout": { type: "string" },
   "max-conns": { type: "string" },
@@ -144,6 +150,11 @@ export function msgRate(v: string | undefined): { burst: number; perMinute: numb
   const perMinute = Number(m[1]);
   if (perMinute === 0) return { burst: Infinity, perMinute: Infinity };
   return { perMinute, burst: m[2] ? Number(m[2]) : Math.max(perMinute * 5, 1) };
+}
+
+export function durabilityOf(v: string | undefined): Durability {
+  if (v === undefined || v === "process" || v === "power") return v ?? "process";
+  throw new ChatUsageError("--durability must be process or power");
 }
 
 export interface Common {

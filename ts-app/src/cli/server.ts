@@ -1,6 +1,6 @@
 /** `chat server`: opens the store, listens, runs until SIGINT/SIGTERM. */
 import { ChatError } from "../errors.ts";
-import { common, defaultDbPath, msgRate, num, type Values } from "./options.ts";
+import { common, defaultDbPath, durabilityOf, msgRate, num, type Values } from "./options.ts";
 
 export async function server(v: Values): Promise<number> {
   const c = await common(v, "server");
@@ -8,14 +8,19 @@ export async function server(v: Values): Promise<number> {
   const { openSqliteStore } = await import("../store/sqlite.ts");
   const { ChatServer } = await import("../server/server.ts");
   const rate = msgRate(v["msg-rate"]);
+  const durability = durabilityOf(v.durability ?? process.env.CHAT_DURABILITY);
   let store;
   try {
-    store = openSqliteStore(dbPath, { mode: c.mode, onNotice: (m) => c.log.warn(m) });
+    store = openSqliteStore(dbPath, {
+      mode: c.mode,
+      durability,
+      onNotice: (m) => c.log.warn(m),
+    });
   } catch (e) {
     await c.provider.close();
     throw e;
   }
-  c.log.info(`database ${dbPath}`);
+  c.log.info(`database ${dbPath} (durability: ${durability})`);
   const srv = new ChatServer({
     mode: c.mode,
     host: c.host,

@@ -18,6 +18,8 @@
  * On the wire each packet is AES-128-CBC encrypted whole with the configured
  * key and IV (CBC restarted for every packet, no padding).
  */
+// BEGIN SOLUTION Z1: (kit) the stubs' import
+// END SOLUTION Z1: import { NotImplementedError } from "../errors.ts";
 export const PACKET_SIZE = 304;
 export const FIELD_SIZE = 8;
 export const BODY_SIZE = 260;
@@ -73,16 +75,19 @@ export interface PacketFields {
   body?: string | Uint8Array;
 }
 
+/* BEGIN SOLUTION Z1: encodePacket's helpers (yours to shape) */
 function bytes(v: string | Uint8Array | undefined): Buffer {
   if (v === undefined) return Buffer.alloc(0);
   return typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v);
 }
+/* END SOLUTION Z1 */
 
 /**
  * Builds the 304 plaintext bytes. Throws RangeError when an argument is over
  * 8 bytes or the body over 260 (the caller decides whether to truncate).
  */
 export function encodePacket(f: PacketFields): Buffer {
+  /* BEGIN SOLUTION Z1: encodePacket: the seed's struct, byte for byte (offsets above) */
   const buf = Buffer.alloc(PACKET_SIZE);
   buf.writeUInt8(f.packetType ?? PacketType.QUESTION, offsets.packetType);
   buf.writeUInt8(f.command, offsets.command);
@@ -97,10 +102,15 @@ export function encodePacket(f: PacketFields): Buffer {
   buf.writeInt32LE(f.length ?? body.length, offsets.length);
   buf.writeInt32LE(f.id ?? 0, offsets.id);
   return buf;
+  /* END SOLUTION Z1
+   * void f;
+   * throw new NotImplementedError("Z1", "encodePacket");
+   */
 }
 
 /** Splits 304 plaintext bytes into fields; never reads past the buffer. */
 export function decodePacket(buf: Uint8Array): ClassicPacket {
+  /* BEGIN SOLUTION Z1: decodePacket: 304 bytes into fields, never reading past the buffer */
   if (buf.length !== PACKET_SIZE)
     throw new RangeError(`a packet is ${PACKET_SIZE} bytes, got ${buf.length}`);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
@@ -116,6 +126,10 @@ export function decodePacket(buf: Uint8Array): ClassicPacket {
     id: b.readInt32LE(offsets.id),
     body: Buffer.from(b.subarray(offsets.body, offsets.body + BODY_SIZE)),
   };
+  /* END SOLUTION Z1
+   * void buf;
+   * throw new NotImplementedError("Z1", "decodePacket");
+   */
 }
 
 /**
@@ -168,6 +182,7 @@ export class PacketReader {
   private buf: Buffer = Buffer.alloc(0);
 
   push(chunk: Uint8Array): Buffer[] {
+    /* BEGIN SOLUTION Z1: PacketReader.push: whole 304-byte packets out of any split of the stream */
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
     const out: Buffer[] = [];
     while (this.buf.length >= PACKET_SIZE) {
@@ -175,6 +190,10 @@ export class PacketReader {
       this.buf = this.buf.subarray(PACKET_SIZE);
     }
     return out;
+    /* END SOLUTION Z1
+     * void chunk;
+     * throw new NotImplementedError("Z1", "PacketReader.push");
+     */
   }
 
   /** Bytes of an incomplete packet waiting for the rest. */

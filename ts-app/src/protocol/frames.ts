@@ -5,7 +5,9 @@
  * the maximum is a framing error (the stream cannot be resynchronised, so
  * the connection is closed).
  */
+// BEGIN SOLUTION Z1: (kit) the stubs' import
 import { ChatError } from "../errors.ts";
+// END SOLUTION Z1: import { type ChatError, NotImplementedError } from "../errors.ts";
 
 export const LENGTH_BYTES = 4;
 /** Largest frame body (after the length prefix) a peer may send. */
@@ -58,6 +60,7 @@ export class FrameReader {
   }
 
   push(chunk: Uint8Array): Frame[] {
+    /* BEGIN SOLUTION Z1: FrameReader.push: whole frames out of any split of the stream */
     if (this.failed) throw this.failed;
     if (chunk.length) {
       this.chunks.push(Buffer.from(chunk));
@@ -79,6 +82,10 @@ export class FrameReader {
       out.push({ kind: raw.readUInt8(LENGTH_BYTES), raw });
     }
     return out;
+    /* END SOLUTION Z1
+     * void chunk;
+     * throw new NotImplementedError("Z1", "FrameReader.push");
+     */
   }
 
   /** Bytes of an incomplete frame held (for the slow-peer timer). */
@@ -86,6 +93,7 @@ export class FrameReader {
     return this.size;
   }
 
+  /* BEGIN SOLUTION Z1: FrameReader helpers (yours to shape) */
   private peek(n: number): Buffer {
     const first = this.chunks[0];
     if (first && first.length >= n) return first.subarray(0, n);
@@ -102,4 +110,5 @@ export class FrameReader {
     this.size -= n;
     return raw;
   }
+  /* END SOLUTION Z1 */
 }

@@ -21,6 +21,9 @@ export interface ConnectionLimits {
   maxInflight: number;
 }
 
+/** Bytes gathered before a corked socket is flushed (Connection.write). */
+const corkMax = 16 * 1024;
+
 export const defaultLimits: ConnectionLimits = {
   idleTimeoutMs: 10 * 60_000,
   frameTimeoutMs: 10_000,
@@ -63,6 +66,8 @@ export class Connection {
   private loginTimer: NodeJS.Timeout | undefined;
   /** Bytes written and not yet taken by the kernel, as last seen. */
   private outBytes = 0;
+  /** Writes of this tick are being gathered (write()). */
+  private corked = false;
   /** The peer's address group (limits count by it): an IPv4 address or an IPv6 /64. */
   readonly address: string;
   private readonly closers: (() => void)[] = [];
@@ -152,11 +157,32 @@ export class Connection {
     return this.queue;
   }
 
+  /**
+   * Queues bytes for the peer. What is written in one turn of the event loop
+   * (an ack and the push of the same message, a fan-out's records) leaves in
+   * one writev(2): the socket is corked at the first write and uncorked on
+   * the next tick, after the promise jobs of this turn ran, or as soon as
+   * `corkMax` bytes are gathered (so that the output limits below see what
+   * the kernel did not take, never bytes merely held back here). A loopback
+   * write costs about as much as sealing the record.
+   */
   write(buf: Buffer): void {
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => this.uncork());
+    }
     this.socket.write(buf, () => this.syncOutput());
+    if (this.socket.writableLength >= corkMax) this.uncork();
     this.syncOutput();
     this.checkOutput();
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   /** Takes the socket's unsent byte count into this connection's and the budget's. */

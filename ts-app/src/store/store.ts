@@ -20,7 +20,8 @@ export type StoreMode = "secure" | "classic";
 
 /**
  * What the chat model needs from persistence. Every mutating call is durable
- * when it returns (the SQLite store commits with synchronous=FULL).
+ * when it returns, to the store's durability level (sqlite.ts: a process
+ * crash by default, a power cut with "power").
  */
 export interface ChatStore {
   getPasswordHash(user: string): string | undefined;
@@ -55,5 +56,7 @@ export interface ChatStore {
   /** Small named values: the database's mode, the server's host key. */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string): void;
+  /** The commit's sync level as the database reports it (SQLite: NORMAL or FULL). */
+  syncLevel(): string;
   close(): void;
 }
