@@ -35,7 +35,7 @@ export interface BatchOptions {
 
 /** A folder holds one submission when it has the project layout at its top. */
 function isSubmissionFolder(dir: string): boolean {
-  return ["guest-driver", "host-backend", "ts-app", "MANIFEST"].some((n) =>
+  return ["guest-driver", "host-backend", "ts-app", "MANIFEST", "MANIFEST.json"].some((n) =>
     existsSync(join(dir, n)),
   );
 }

@@ -5,6 +5,7 @@ import { deflateRawSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Limits, RejectedSubmission, defaultLimits } from "./archive.ts";
 import { findLayout, intake, submissionName } from "./intake.ts";
+import { sh } from "../lib/sh.ts";
 import { referenceDriver, tarEnd, tarEntry, writeTree, zipOf } from "./test/fixtures.ts";
 
 let tmp: string;
@@ -113,6 +114,25 @@ describe("intake: archives", () => {
     expect(await rejected(lie)).toMatch(/inflates beyond/);
     const huge = await file("h.zip", zipOf([{ name: c, data: Buffer.from("x"), usize: 2 ** 31 }]));
     expect(await rejected(huge)).toMatch(/limit 64 MiB/);
+  });
+});
+
+describe("intake: the tarball of lab submit", () => {
+  it("takes a GNU tar.gz with MANIFEST.json and long paths, ignoring the manifest", async () => {
+    const src = await writeTree(fresh(), {
+      "MANIFEST.json": '{"files": []}\n',
+      [c]: "int x;\n",
+      [`host-backend/qemu/hw/virtio/${"d".repeat(90)}/${"f".repeat(60)}.c`]: "int y;\n",
+    });
+    const tgz = join(tmp, "carol.tar.gz");
+    await sh({
+      cwd: src,
+    })`tar -czf ${tgz} --owner=0 --group=0 --numeric-owner --format=gnu MANIFEST.json guest-driver host-backend`;
+    const got = await intake(tgz, fresh(), parts);
+    expect(got.parts).toEqual(["driver", "device"]);
+    expect(got.files).toHaveLength(2);
+    expect(got.files).not.toContain("MANIFEST.json");
+    expect(got.files.some((f) => f.endsWith(`${"f".repeat(60)}.c`))).toBe(true);
   });
 });
 
