@@ -1,3 +1,4 @@
+import { optInSkip } from "../lib/opt-in.ts";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +27,13 @@ interface Pitfall {
 }
 const pitfalls = parse(await readFile(join(pitfallDir, "pitfalls.yaml"), "utf8")) as Pitfall[];
 
-const unavailable = vmUnavailable() ?? sandboxUnavailable();
+const unavailable =
+  optInSkip(
+    "LAB_TEST_PITFALLS",
+    "grades seven variants, ~15 min; not yet run green on the lab machines with its last expectations",
+  ) ??
+  vmUnavailable() ??
+  sandboxUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `pitfall variants${unavailable ? ` (skipped: ${unavailable})` : ""}`,

@@ -1,3 +1,4 @@
+import { optInSkip } from "../../scripts/lib/opt-in.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +35,10 @@ import {
 
 const input = buildrootInput();
 const why =
+  optInSkip(
+    "LAB_TEST_BUILDROOT",
+    "builds the Buildroot rootfs first, minutes; not yet run green on the lab machines",
+  ) ??
   vmUnavailable() ??
   (input
     ? undefined
