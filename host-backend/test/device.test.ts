@@ -346,11 +346,17 @@ describe.skipIf(!haveQemu)(
       expect((await call(d3, v2)).resp.status).toBe(-E.EPROTO);
       const v1 = await call(
         d3,
-        chain({ op: OP.CRYPT, handle: h3, session: s3.id, srcLen: 3, macLen: 20 }, [Buffer.from("abc")], 20),
+        chain(
+          { op: OP.CRYPT, handle: h3, session: s3.id, srcLen: 3, macLen: 20 },
+          [Buffer.from("abc")],
+          20,
+        ),
       );
       expect(v1.out.equals(createHash("sha1").update("abc").digest())).toBe(true);
       // a v1 request for what v2 added: what a v1 device answers
-      expect((await call(d0, chain({ op: OP.AUTHCRYPT, handle: h }))).resp.status).toBe(-E.EOPNOTSUPP);
+      expect((await call(d0, chain({ op: OP.AUTHCRYPT, handle: h }))).resp.status).toBe(
+        -E.EOPNOTSUPP,
+      );
     });
 
     it("runs AUTHCRYPT: AES-GCM, TLS and SRTP kinds like node:crypto, -EBADMSG with nothing written", async () => {
@@ -382,7 +388,12 @@ describe.skipIf(!haveQemu)(
             ivLen: ivb.length,
             dstLen,
           },
-          [encodeAead({ authLen: authData.length, tagLen, srcOffset: o.srcOffset }), ivb, authData, src],
+          [
+            encodeAead({ authLen: authData.length, tagLen, srcOffset: o.srcOffset }),
+            ivb,
+            authData,
+            src,
+          ],
           dstLen + (o.extraOut ?? 0),
         );
       // AES-GCM
@@ -407,7 +418,12 @@ describe.skipIf(!haveQemu)(
       expect(rej.resp.resultLen).toBe(0);
       // TLS: HMAC-SHA256 of aad || data, padding, AES-128-CBC
       const mackey = randomBytes(32);
-      const tls = await session(d0, h, { cipher: ALG.AES_CBC, key, mac: ALG.SHA2_256_HMAC, mackey });
+      const tls = await session(d0, h, {
+        cipher: ALG.AES_CBC,
+        key,
+        mac: ALG.SHA2_256_HMAC,
+        mackey,
+      });
       const civ = randomBytes(16);
       const mac = createHmac("sha256", mackey).update(aad).update(pt).digest();
       const padLen = 16 - ((100 + 32) % 16);
@@ -416,7 +432,10 @@ describe.skipIf(!haveQemu)(
       const tenc = await call(d0, auth(tls.id, false, F_AEAD.TLS, civ, aad, 32, pt, record.length));
       expect(tenc.resp.status).toBe(0);
       expect(tenc.out.equals(tlsCt)).toBe(true);
-      const tdec = await call(d0, auth(tls.id, true, F_AEAD.TLS, civ, aad, 32, tlsCt, tlsCt.length));
+      const tdec = await call(
+        d0,
+        auth(tls.id, true, F_AEAD.TLS, civ, aad, 32, tlsCt, tlsCt.length),
+      );
       expect(tdec.resp.status).toBe(0);
       expect(tdec.resp.resultLen).toBe(100);
       expect(tdec.out.subarray(0, 100).equals(pt)).toBe(true);

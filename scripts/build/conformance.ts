@@ -84,7 +84,9 @@ const target: BuildTarget = {
       for (const [i, src] of builds32.entries()) {
         progress(`${src} -m32`);
         const out = outs32[i] as string;
-        const r = await sh({ nothrow: true })`gcc -m32 ${cflags} -o ${out} ${join(testsDir, src)} 2>&1`;
+        const r = await sh({
+          nothrow: true,
+        })`gcc -m32 ${cflags} -o ${out} ${join(testsDir, src)} 2>&1`;
         if (r.exitCode !== 0)
           throw new LabError(
             `gcc -m32 ${src} failed:\n${r.stdout.trim()}`,
