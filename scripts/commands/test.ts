@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { defineCommand } from "../lib/command.ts";
 import { ensurePackages } from "../debian/apt.ts";
 import { buildTargets } from "../build/runner.ts";
-import { UsageError } from "../lib/errors.ts";
+import { LabError, UsageError } from "../lib/errors.ts";
 import { oneOfArg } from "../lib/args.ts";
 import { rootfsFlavours } from "../vm/options.ts";
 import { info, step } from "../lib/log.ts";
@@ -15,11 +15,15 @@ import { formatSummary, summarize, type VitestReport } from "../handout/summary.
 
 async function tool(title: string, cmd: string, args: string[]): Promise<void> {
   await step(title, async () => {
-    await execa(cmd, args, {
+    const r = await execa(cmd, args, {
       cwd: repoRoot,
       preferLocal: true,
       stdio: ["ignore", "inherit", "inherit"],
+      reject: false,
     });
+    // Its findings are on the terminal already: one line, no stack trace.
+    if (r.failed)
+      throw new LabError(`${title} failed (exit ${r.exitCode ?? r.signal ?? "?"}): see above`, 1);
   });
 }
 
