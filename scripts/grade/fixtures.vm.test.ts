@@ -92,8 +92,8 @@ describe.skipIf(unavailable !== undefined)(
       await edit(
         dl,
         "guest-driver/module/chrdev.c",
-        "static long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)\n{",
-        "static DEFINE_MUTEX(vcd_dl);\n\nstatic long vcd_ioc_crypt(struct vcd_file *vf, struct crypt_op __user *arg)\n{\n\tmutex_lock(&vcd_dl);\n\tmutex_lock(&vcd_dl);",
+        "static long vcd_ioc_crypt(struct vcd_file *vf, const struct crypt_op *pcop)\n{",
+        "static DEFINE_MUTEX(vcd_dl);\n\nstatic long vcd_ioc_crypt(struct vcd_file *vf, const struct crypt_op *pcop)\n{\n\tmutex_lock(&vcd_dl);\n\tmutex_lock(&vcd_dl);",
       );
       // the escape: its Kbuild runs on the grading host, make parses it several times
       const esc = await referenceDriver(join(subs, "escape"));
