@@ -1,4 +1,3 @@
-import { optInSkip } from "../../scripts/lib/opt-in.ts";
 import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,11 +45,7 @@ const fixtures = [
 ] as const;
 
 const fixtureDir = join(import.meta.dirname, "fixtures");
-const unavailable =
-  optInSkip(
-    "LAB_TEST_DEBUG_KERNEL",
-    "builds the debug kernel from source first, ~7 min of two cores; not yet run green on the lab machines",
-  ) ?? vmUnavailable();
+const unavailable = vmUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `debug kernel: broken modules are caught${unavailable ? ` (skipped: ${unavailable})` : ""}`,
