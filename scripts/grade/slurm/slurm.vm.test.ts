@@ -9,6 +9,7 @@ import { ensureBuilt } from "../../vm/index.ts";
 import { type SlurmCluster, pidsWithEnv, startCluster } from "./cluster.ts";
 import { readBatch } from "./stage.ts";
 import { batchFixtures } from "./test/fixtures.ts";
+import { formatTimes, taskTimes } from "./test/times.ts";
 
 /**
  * `lab grade --slurm` on a real one-machine Slurm cluster (Debian's
@@ -204,47 +205,18 @@ describe.skipIf(why !== undefined)(
         );
       };
       expect(await rows(out)).toEqual(await rows(local));
-      // the figures: wall times, and each submission's own grading time on both paths
-      const secs = async (dir: string, n: string) =>
-        (JSON.parse(await readFile(join(dir, n, "grade.json"), "utf8")) as { seconds: number })
-          .seconds;
-      // Slurm's own view of each task that graded: submit, start, end (1 s
-      // resolution; finished tasks stay in squeue for MinJobAge)
-      const jobs = (batch2?.jobs ?? []).map((j) => j.jobId);
-      const seen = new Map<string, { wait: number; run: number }>();
-      const at = (t: string) => Date.parse(t) / 1000;
-      for (const l of (
-        await cluster.run("squeue", [
-          "-h",
-          "-t",
-          "all",
-          "-j",
-          jobs.join(","),
-          "-o",
-          "%i %T %V %S %e",
-        ])
-      ).split("\n")) {
-        const [id, state, submit, start, end] = l.trim().split(/\s+/);
-        const task = /_(\d+)$/.exec(id ?? "")?.[1];
-        if (state !== "COMPLETED" || task === undefined) continue;
-        seen.set(names[Number(task)] as string, {
-          wait: at(start as string) - at(submit as string),
-          run: at(end as string) - at(start as string),
-        });
-      }
-      const per: string[] = [];
-      for (const n of names) {
-        const g = await secs(out, n);
-        const q = seen.get(n);
-        per.push(
-          `${n}: graded in ${g.toFixed(0)} s (local ${(await secs(local, n)).toFixed(0)} s)` +
-            (q ? `, task ran ${q.run} s after ${q.wait} s queued` : ""),
-        );
-      }
+      // the figures: wall times, each submission's grading time on both
+      // paths, and Slurm's view of each task
+      const times = await taskTimes(
+        cluster,
+        out,
+        (batch2?.jobs ?? []).map((j) => j.jobId),
+        names,
+      );
       process.stderr.write(
         `lab grade --slurm figures: first run ${((t1 - t0) / 1000).toFixed(1)} s (4 tasks, %2, ` +
           `task 0 cancelled), --resume ${((t2 - t1) / 1000).toFixed(1)} s (task 0 alone); ` +
-          `local -j 2: ${((t3 - t2) / 1000).toFixed(1)} s\n  ${per.join("\n  ")}\n`,
+          `local -j 2: ${((t3 - t2) / 1000).toFixed(1)} s\n${await formatTimes(times, local)}\n`,
       );
     });
   },
