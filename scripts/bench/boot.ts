@@ -178,22 +178,38 @@ async function tracedRun(devices: number, cliMs: number, rootfs: Rootfs): Promis
   return stages;
 }
 
+/** The flavours named by `--only` (keys, comma-separated); all when undefined. */
+export function selectFlavours(only: string | undefined): BootFlavour[] {
+  if (only === undefined) return bootFlavours;
+  const keys = only.split(",").map((k) => k.trim());
+  const unknown = keys.filter((k) => !bootFlavours.some((f) => f.key === k));
+  if (unknown.length || !keys.length)
+    throw new UsageError(
+      `lab bench boot --only: unknown flavour ${unknown.join(", ") || "''"} (one of: ${bootFlavours.map((f) => f.key).join(", ")})`,
+    );
+  return bootFlavours.filter((f) => keys.includes(f.key));
+}
+
 /**
  * `rootfs`: that root file system beside the default initramfs only (the
- * two `true` rows, the flavour built first), its boot traced; without it,
- * every flavour that is built, the default boot traced.
+ * two `true` rows, the flavour built first), its boot traced; `only`: those
+ * flavours; neither: every flavour that is built, the default boot traced.
  */
 export async function measureBoot(o: {
   runs: number;
   accel: string;
   rootfs?: Rootfs;
+  only?: string;
 }): Promise<BootReport> {
   await ensureGuestBuilt();
   const versus = o.rootfs && o.rootfs !== "initramfs" ? o.rootfs : undefined;
   if (versus) await ensureBuilt(`rootfs-${versus}`);
   const flavours = versus
     ? bootFlavours.filter((f) => f.key === "true" || f.key === `true-${versus}`)
-    : bootFlavours.filter((f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true));
+    : selectFlavours(o.only).filter(
+        (f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true),
+      );
+  if (!flavours.length) throw new UsageError("lab bench boot: none of those flavours is built");
   for (const f of flavours) await f.prepare?.();
   const argsOf = (f: BootFlavour) => ["run", "--accel", o.accel, ...f.options, "--", ...f.command];
   info("warm-up run");
@@ -258,25 +274,43 @@ export function formatBoot(r: BootReport): string {
 
 export default defineCommand({
   summary: "warm `lab run` boot times: median, spread, where the time goes",
-  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg] [--rootfs buildroot]
+  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg] [--only KEY,...|--rootfs buildroot]
 
 Median and spread of N (default 5) warm runs of each flavour
 (\`lab run -- true\`, \`lab run -- node -e 0\`, with and without the device;
 the debug kernel and the Buildroot root file system when they are built;
 each a whole CLI process, as a user runs it), the accelerator used, and
 where the time of one run goes (QEMU start, firmware, kernel, each stage of
-init, the agent, teardown).
+init, the agent, teardown). --only runs those flavours alone, e.g.
+\`--only true,true-debug-kernel\`: the debug kernel beside the default.
+Flavours: ${bootFlavours.map((f) => f.key).join(", ")}.
 
   --rootfs buildroot  only \`lab run -- true\` on the Buildroot root file
                       system beside the default initramfs, and their ratio
                       (built first when missing); that boot is the one traced`,
-  options: { runs: { type: "string" }, accel: { type: "string" }, rootfs: { type: "string" } },
+  options: {
+    runs: { type: "string" },
+    accel: { type: "string" },
+    rootfs: { type: "string" },
+    only: { type: "string" },
+  },
   async run({ values }) {
     const runs = values.runs ? intArg("--runs", values.runs, 1, 1000) : 5;
     const accel = oneOfArg("--accel", values.accel ?? "auto", ["auto", "kvm", "tcg"]);
     const rootfs = values.rootfs ? oneOfArg("--rootfs", values.rootfs, rootfsFlavours) : undefined;
+    const only = values.only;
+    if (rootfs && only !== undefined)
+      throw new UsageError("lab bench boot: --rootfs and --only do not go together");
+    selectFlavours(only); // a usage error before any build
     process.stdout.write(
-      formatBoot(await measureBoot({ runs, accel, ...(rootfs ? { rootfs } : {}) })) + "\n",
+      formatBoot(
+        await measureBoot({
+          runs,
+          accel,
+          ...(rootfs ? { rootfs } : {}),
+          ...(only ? { only } : {}),
+        }),
+      ) + "\n",
     );
     return 0;
   },
