@@ -35,8 +35,19 @@ export function hostileCommand(labDir: string): string[] {
   ];
 }
 
+let building: Promise<string> | undefined;
+
 /** vcd_hostile.ko for the lab's kernel: built on first use, cached by its inputs. */
-export async function hostileModule(): Promise<string> {
+export function hostileModule(): Promise<string> {
+  // one build per process, whatever the number of submissions asking at once
+  building ??= buildHostile().catch((e: unknown) => {
+    building = undefined;
+    throw e;
+  });
+  return building;
+}
+
+async function buildHostile(): Promise<string> {
   const parts: (string | Buffer)[] = [kernelKey(), await readFile(shared)];
   for (const f of sources) parts.push(f, await readFile(join(hostileSrc, f)));
   const dir = cachePath("grade", "hostile", hashKey(parts).slice(0, 16));
