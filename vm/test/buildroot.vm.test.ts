@@ -54,7 +54,7 @@ describe.skipIf(why !== undefined)(`the Buildroot guest${why ? ` (skipped: ${why
   beforeAll(async () => {
     // The same tree the CLI would use, for the build this process runs.
     if (input) process.env.LAB_BUILDROOT = input.path;
-    await ensureBuilt("rootfs-buildroot", "noderoot", "app");
+    await ensureBuilt("rootfs-buildroot", "qemu", "noderoot", "app");
   }, buildTimeoutMs);
 
   it("lab run --rootfs buildroot: the command's exit code, its output, the flavour", async () => {
