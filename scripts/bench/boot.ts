@@ -167,11 +167,28 @@ async function tracedRun(devices: number, cliMs: number): Promise<BootStage[]> {
   return stages;
 }
 
-export async function measureBoot(o: { runs: number; accel: string }): Promise<BootReport> {
+/** The flavours named by `--only` (keys, comma-separated); all when undefined. */
+export function selectFlavours(only: string | undefined): BootFlavour[] {
+  if (only === undefined) return bootFlavours;
+  const keys = only.split(",").map((k) => k.trim());
+  const unknown = keys.filter((k) => !bootFlavours.some((f) => f.key === k));
+  if (unknown.length || !keys.length)
+    throw new UsageError(
+      `lab bench boot --only: unknown flavour ${unknown.join(", ") || "''"} (one of: ${bootFlavours.map((f) => f.key).join(", ")})`,
+    );
+  return bootFlavours.filter((f) => keys.includes(f.key));
+}
+
+export async function measureBoot(o: {
+  runs: number;
+  accel: string;
+  only?: string;
+}): Promise<BootReport> {
   await ensureGuestBuilt();
-  const flavours = bootFlavours.filter(
+  const flavours = selectFlavours(o.only).filter(
     (f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true),
   );
+  if (!flavours.length) throw new UsageError("lab bench boot: none of those flavours is built");
   for (const f of flavours) await f.prepare?.();
   const argsOf = (f: BootFlavour) => ["run", "--accel", o.accel, ...f.options, "--", ...f.command];
   info("warm-up run");
@@ -235,19 +252,23 @@ export function formatBoot(r: BootReport): string {
 
 export default defineCommand({
   summary: "warm `lab run` boot times: median, spread, where the time goes",
-  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg]
+  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg] [--only KEY,...]
 
 Median and spread of N (default 5) warm runs of each flavour
 (\`lab run -- true\`, \`lab run -- node -e 0\`, with and without the device;
 the debug kernel and the Buildroot root file system when they are built;
 each a whole CLI process, as a user runs it), the accelerator used, and
 where the time of one run goes (QEMU start, firmware, kernel, each stage of
-init, the agent, teardown).`,
-  options: { runs: { type: "string" }, accel: { type: "string" } },
+init, the agent, teardown). --only runs those flavours alone, e.g.
+\`--only true,true-debug-kernel\`: the debug kernel beside the default.
+Flavours: ${bootFlavours.map((f) => f.key).join(", ")}.`,
+  options: { runs: { type: "string" }, accel: { type: "string" }, only: { type: "string" } },
   async run({ values }) {
     const runs = values.runs ? intArg("--runs", values.runs, 1, 1000) : 5;
     const accel = oneOfArg("--accel", values.accel ?? "auto", ["auto", "kvm", "tcg"]);
-    process.stdout.write(formatBoot(await measureBoot({ runs, accel })) + "\n");
+    const only = values.only;
+    selectFlavours(only); // a usage error before any build
+    process.stdout.write(formatBoot(await measureBoot({ runs, accel, only })) + "\n");
     return 0;
   },
 });
