@@ -5,6 +5,7 @@ import { intArg } from "../lib/args.ts";
 import { defineCommand } from "../lib/command.ts";
 import { info } from "../lib/log.ts";
 import { autoJobs, gradeBatch } from "../grade/batch.ts";
+import type { GradeResult } from "../grade/report.ts";
 import { referenceDevice, referenceDriver } from "../grade/samples.ts";
 import { edit } from "../grade/edit.ts";
 
@@ -18,10 +19,24 @@ import { edit } from "../grade/edit.ts";
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+async function timed(fn: () => Promise<GradeResult[]>): Promise<[number, GradeResult[]]> {
   const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
+  const r = await fn();
+  return [performance.now() - t0, r];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Median seconds per phase over the results (the boots overlap when run at once). */
+function phaseMedians(rs: readonly GradeResult[]): string {
+  const by = new Map<string, number[]>();
+  for (const r of rs)
+    for (const p of r.phases) by.set(p.name, [...(by.get(p.name) ?? []), p.seconds]);
+  return [...by].map(([n, xs]) => `${n} ${median(xs).toFixed(0)}`).join(", ");
 }
 
 export default defineCommand({
@@ -31,8 +46,9 @@ export default defineCommand({
 Grades, in a temporary folder: one driver-only submission (the reference
 driver), one device submission (the reference device with a changed file:
 a QEMU rebuild), then a batch of N driver submissions (default 8) with
--j auto and with -j 1 (--no-serial: -j auto only). Prints wall times and
-the batch throughput side by side.`,
+-j auto and with -j 1 (--no-serial: -j auto only). Prints wall times, the
+batch throughput side by side, the median time per submission and the
+median of each phase (intake, builds, boots: boots after the first overlap).`,
   options: { batch: { type: "string" }, "no-serial": { type: "boolean" } },
   async run({ values }) {
     const n = values.batch === undefined ? 8 : intArg("--batch", values.batch, 1, 64);
@@ -51,25 +67,38 @@ the batch throughput side by side.`,
       for (let i = 0; i < n; i++) await referenceDriver(join(batch, `student${i + 1}`));
       const out = (s: string) => ({ outDir: join(tmp, `out-${s}`), ...quiet });
 
-      const tDriver = await timed(() => gradeBatch([drv], { ...out("drv"), jobs: 1 }));
-      const tDevice = await timed(() => gradeBatch([dev], { ...out("dev"), jobs: 1 }));
+      const [tDriver, rDriver] = await timed(() => gradeBatch([drv], { ...out("drv"), jobs: 1 }));
+      const [tDevice, rDevice] = await timed(() => gradeBatch([dev], { ...out("dev"), jobs: 1 }));
       const jAuto = autoJobs();
-      const tAuto = await timed(() => gradeBatch([batch], { ...out("auto"), jobs: "auto" }));
-      const tOne = values["no-serial"]
+      const [tAuto, rAuto] = await timed(() =>
+        gradeBatch([batch], { ...out("auto"), jobs: "auto" }),
+      );
+      const one = values["no-serial"]
         ? undefined
         : await timed(() => gradeBatch([batch], { ...out("one"), jobs: 1 }));
+      const each = (rs: GradeResult[]) => `median ${sec(1000 * median(rs.map((r) => r.seconds)))}`;
       const rows = [
-        ["driver-only submission", sec(tDriver), "<= 90 s"],
-        ["device submission (QEMU rebuilt)", sec(tDevice), "<= 120 s"],
-        [`batch of ${n}, -j auto (${jAuto})`, `${sec(tAuto)} (${sec(tAuto / n)} each)`, ""],
-        ...(tOne === undefined
+        ["driver-only submission", sec(tDriver), "<= 90 s", phaseMedians(rDriver)],
+        ["device submission (QEMU rebuilt)", sec(tDevice), "<= 120 s", phaseMedians(rDevice)],
+        [
+          `batch of ${n}, -j auto (${jAuto})`,
+          `${sec(tAuto)} (${sec(tAuto / n)} per submission)`,
+          each(rAuto),
+          phaseMedians(rAuto),
+        ],
+        ...(one === undefined
           ? []
           : [
-              [`batch of ${n}, -j 1`, `${sec(tOne)} (${sec(tOne / n)} each)`, ""],
-              ["-j auto speed-up", `${(tOne / tAuto).toFixed(2)}x`, `cores: ${jAuto}`],
+              [
+                `batch of ${n}, -j 1`,
+                `${sec(one[0])} (${sec(one[0] / n)} per submission)`,
+                each(one[1]),
+                phaseMedians(one[1]),
+              ],
+              ["-j auto speed-up", `${(one[0] / tAuto).toFixed(2)}x`, `cores: ${jAuto}`, ""],
             ]),
       ];
-      const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+      const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
       for (const r of rows)
         process.stdout.write(
           r.map((c, i) => (c as string).padEnd(w[i] as number)).join("  ") + "\n",

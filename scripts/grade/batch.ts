@@ -78,6 +78,16 @@ export function autoJobs(): number {
   return Math.max(1, Math.min(availableParallelism(), byMem));
 }
 
+/**
+ * Boots at once within each of `jobs` submissions: the cores left over
+ * (a lone submission on 2 cores runs two boots at a time), within memory
+ * (about 1.25 GiB per guest and QEMU).
+ */
+export function bootJobsFor(jobs: number): number {
+  const byMem = Math.floor(freemem() / (1.25 * 1024 * 1024 * 1024) / jobs);
+  return Math.max(1, Math.min(Math.floor(availableParallelism() / jobs), byMem));
+}
+
 export async function gradeBatch(args: readonly string[], o: BatchOptions): Promise<GradeResult[]> {
   await ensurePackages("grade");
   const why = sandboxUnavailable();
@@ -89,11 +99,12 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
   if (!subs.length) throw new LabError("no submissions given");
   const names = uniqueNames(subs);
   const jobs = Math.min(o.jobs === "auto" ? autoJobs() : o.jobs, subs.length);
+  const bootJobs = bootJobsFor(jobs);
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
   const work = join(tmpdir(), `lab-grade-${process.pid}`);
   info(
-    `grading ${subs.length} submission(s), ${jobs} at a time, ${accel.toUpperCase()}; results in ${outDir}`,
+    `grading ${subs.length} submission(s), ${jobs} at a time (${bootJobs} boot(s) each), ${accel.toUpperCase()}; results in ${outDir}`,
   );
 
   const results: GradeResult[] = new Array(subs.length);
@@ -113,6 +124,7 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
           resume: o.resume,
           progress,
           limits: o.limits,
+          bootJobs,
         }),
       );
       info(

@@ -5,6 +5,7 @@ import { type KtapReport, parseKtap } from "../lib/ktap.ts";
 import { guestArgs, runGuest } from "../vm/index.ts";
 import type { Accel } from "../vm/qemu-args.ts";
 import { conformanceIds, groupOf } from "./checks.ts";
+import { hostileCommand } from "./hostile.ts";
 import { type SandboxSpec, sandboxArgv } from "./sandbox.ts";
 import type { TestOutcome } from "./score.ts";
 
@@ -27,6 +28,10 @@ export interface Boot {
   deviceOpts?: string;
   timeoutS: number;
   extra?: string[];
+  /** Only when the submission has a device (a device check; the reference passes it). */
+  deviceOnly?: boolean;
+  /** The guest command (default: the conformance suite with `only`). */
+  command?: (labDir: string) => string[];
 }
 
 export const guestStage = "/lab";
@@ -67,6 +72,16 @@ export const boots: readonly Boot[] = [
     referenceDevice: true,
     deviceOpts: "delay-us=500000",
     timeoutS: 90,
+  },
+  // device.hostile: the lab's hostile driver against a submitted device
+  {
+    name: "hostile",
+    only: [],
+    devices: 1,
+    cpu: "qemu64",
+    deviceOnly: true,
+    timeoutS: 150,
+    command: hostileCommand,
   },
 ];
 
@@ -142,7 +157,7 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
       ...(b.deviceOpts ? { deviceOpts: b.deviceOpts } : {}),
       labShare: { hostPath: env.stage, readonly: true },
       qemu: { ...(binary ? { binary } : {}), wrap: qemuWrap(env.uid, env.accel) },
-      command: [
+      command: b.command?.(guestStage) ?? [
         `${guestStage}/${stageConformance}`,
         "--module",
         `${guestStage}/${stageModule}`,

@@ -16,6 +16,8 @@ export const hostChecks = {
     "known answers under --cpu max (SMAP/SMEP): no direct user access, no oops",
   "console.clean": "no kernel BUG, WARNING or oops on any console",
   "qemu.alive": "QEMU neither crashed nor hung in any boot",
+  "device.hostile":
+    "the lab's hostile driver (malformed requests, lengths that disagree with the chain, limits): every answer as the wire format says",
 } as const;
 
 export type HostCheckId = keyof typeof hostChecks;

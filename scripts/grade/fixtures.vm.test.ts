@@ -122,13 +122,20 @@ describe.skipIf(unavailable !== undefined)(
         kbuild,
         `$(shell sh $(src)/escape.sh 1>&2)\n${await readFile(kbuild, "utf8")}`,
       );
-      // devices: one that crashes QEMU at the first request, one that spawns a shell
+      // devices: one that crashes QEMU at the first request, one that hangs
+      // it there (its main loop never returns), one that spawns a shell
       for (const [name, file, old, by] of [
         [
           "device-crash",
           "virtio-cryptodev.c",
           "    virtio_cryptodev_run_queue(VIRTIO_CRYPTODEV(vdev));",
           "    abort();",
+        ],
+        [
+          "device-hang",
+          "virtio-cryptodev.c",
+          "    virtio_cryptodev_run_queue(VIRTIO_CRYPTODEV(vdev));",
+          "    for (;;) {\n        g_usleep(100000);\n    }",
         ],
         [
           "device-shell",
@@ -158,6 +165,7 @@ describe.skipIf(unavailable !== undefined)(
         "deadlock",
         "escape",
         "device-crash",
+        "device-hang",
         "device-shell",
       ])
         r.set(n, JSON.parse(await readFile(join(out, n, "grade.json"), "utf8")) as GradeResult);
@@ -177,7 +185,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(stdout).toMatch(/^submission\s+score/m);
       const csv = await readFile(join(out, "summary.csv"), "utf8");
       expect(csv.split("\n")[0]).toBe("student,total,max,driver,device,status,seconds,reason");
-      expect(csv.split("\n").filter(Boolean)).toHaveLength(12);
+      expect(csv.split("\n").filter(Boolean)).toHaveLength(13);
     });
 
     it.each([
@@ -226,6 +234,14 @@ describe.skipIf(unavailable !== undefined)(
       expect(item("device-crash", "device.build")?.score).toBe(5);
       expect(item("device-crash", "device.alive")?.score).toBe(0);
       expect(item("device-crash", "device.alive")?.tests[0]?.output).toMatch(/QEMU exited/);
+    });
+
+    it("a device that hangs QEMU is cut at the boot's time limit, the rest is graded", () => {
+      expect(r.get("device-hang")?.status).toBe("graded");
+      expect(item("device-hang", "device.build")?.score).toBe(5);
+      expect(item("device-hang", "device.alive")?.score).toBe(0);
+      expect(item("device-hang", "device.alive")?.tests[0]?.output).toMatch(/timeout/);
+      expect(item("device-hang", "device.kat")?.score).toBe(0);
     });
 
     it("a device's shell is stopped by QEMU's sandbox; nothing was touched", () => {

@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { testProgram } from "../build/conformance.ts";
 import { hashKey } from "../lib/cache.ts";
 import { driverModulePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import type { Accel } from "../vm/qemu-args.ts";
 import { RejectedSubmission } from "./archive.ts";
 import {
+  type Boot,
   type BootRun,
   bootOutcomes,
   bootTests,
@@ -19,6 +20,7 @@ import {
 } from "./boots.ts";
 import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
 import { conformanceIds } from "./checks.ts";
+import { hostileModule, hostileOutcome, stageHostile } from "./hostile.ts";
 import { type Intake, intake, submissionName } from "./intake.ts";
 import { sandboxUid } from "./sandbox.ts";
 import { type GradeResult, junitXml, reportMd, resultsJson } from "./report.ts";
@@ -53,6 +55,12 @@ export interface GradeOptions {
   resume?: boolean;
   /** Time limits (seconds). */
   limits?: Partial<typeof defaultPhaseLimits>;
+  /**
+   * Boots of this submission run at once after the first (default 1): each
+   * is one QEMU, about one core under TCG; `lab grade` gives each of its -j
+   * submissions its share of the cores.
+   */
+  bootJobs?: number;
 }
 
 export const defaultPhaseLimits = {
@@ -203,7 +211,12 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
   } else await copyFile(driverModulePath, join(stage, stageModule));
 
   let studentQemu: string | undefined;
-  if (got.parts.includes("device") && !buildFailed) {
+  const hasDevice = got.parts.includes("device");
+  if (hasDevice) {
+    await mkdir(join(stage, dirname(stageHostile)), { recursive: true });
+    await copyFile(await hostileModule(), join(stage, stageHostile));
+  }
+  if (hasDevice && !buildFailed) {
     const ch = await deviceChanges(got.root, got.files);
     if (ch.added.length)
       notes.push(
@@ -234,26 +247,12 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
   if (buildFailed) {
     for (const id of conformanceIds())
       outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
-    for (const id of ["smap.nested_pointers", "console.clean", "qemu.alive"])
+    for (const id of ["smap.nested_pointers", "console.clean", "qemu.alive", "device.hostile"])
       outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
   } else {
-    for (const b of boots) {
-      // A first boot that reported nothing at all (oops at load, deadlock
-      // at the first request, QEMU dying at once): the others would only
-      // repeat it, each up to its time limit.
-      const first = runs[0];
-      if (first && first.report.results.length === 0 && first.code !== 0) {
-        const why = `not run: the first boot reported no test (${first.reason ?? `exit ${first.code}`})`;
-        for (const id of bootTests(b)) outcomes.set(id, { id, status: "not_run", output: why });
-        if (b.name === "smap")
-          outcomes.set("smap.nested_pointers", {
-            id: "smap.nested_pointers",
-            status: "not_run",
-            output: why,
-          });
-        continue;
-      }
-      const run = await phase(`boot ${b.name}`, () =>
+    const todo = boots.filter((x) => hasDevice || !x.deviceOnly);
+    const bootOne = (b: Boot) =>
+      phase(`boot ${b.name}`, () =>
         runBoot(
           { ...b, timeoutS: Math.min(b.timeoutS, lim.bootS) },
           {
@@ -265,11 +264,41 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
           },
         ),
       );
+    // The first boot alone: one that reported nothing at all (oops at load,
+    // deadlock at the first request, QEMU dying at once) would only be
+    // repeated by the others, each up to its time limit. The rest run
+    // `bootJobs` at a time (each its own QEMU; the order of the logs stays).
+    const first = await bootOne(todo[0] as Boot);
+    const done: (BootRun | undefined)[] = [first];
+    if (first.report.results.length === 0 && first.code !== 0) {
+      const why = `not run: the first boot reported no test (${first.reason ?? `exit ${first.code}`})`;
+      for (const b of todo.slice(1)) {
+        for (const id of bootTests(b)) outcomes.set(id, { id, status: "not_run", output: why });
+        const check =
+          b.name === "smap"
+            ? "smap.nested_pointers"
+            : b.name === "hostile"
+              ? "device.hostile"
+              : undefined;
+        if (check) outcomes.set(check, { id: check, status: "not_run", output: why });
+      }
+    } else {
+      let next = 1;
+      const worker = async () => {
+        for (let i = next++; i < todo.length; i = next++) done[i] = await bootOne(todo[i] as Boot);
+      };
+      await Promise.all(Array.from({ length: Math.max(1, o.bootJobs ?? 1) }, worker));
+    }
+    for (const run of done) {
+      if (!run) continue;
+      const b = run.boot;
       runs.push(run);
       consoleLog += `==== boot ${b.name} (${run.seconds.toFixed(1)} s, exit ${run.code}${run.reason ? `: ${run.reason}` : ""}) ====\n`;
       consoleLog += cap(run.console, consoleCap) + "\n";
       consoleLog += `---- boot ${b.name}: the suite's output (KTAP) ----\n${cap(run.stdout, consoleCap / 4)}\n`;
-      if (run.boot.name === "smap") outcomes.set("smap.nested_pointers", smapOutcome(run));
+      if (b.name === "smap") outcomes.set("smap.nested_pointers", smapOutcome(run));
+      else if (b.name === "hostile")
+        outcomes.set("device.hostile", hostileOutcome(run.report, run));
       else for (const t of bootOutcomes(run)) outcomes.set(t.id, t);
     }
     const oopsBoot = runs.find((r) => oopsLines(r.console).length);
