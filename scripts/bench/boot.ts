@@ -6,7 +6,16 @@ import { info } from "../lib/log.ts";
 import { median } from "../lib/stats.ts";
 import { resolveAccel } from "../vm/accel.ts";
 import { selectQemu } from "../vm/binary.ts";
-import { ensureGuestBuilt, guestArgs, labProcess, runGuest, vmUnavailable } from "../vm/index.ts";
+import {
+  type Rootfs,
+  ensureBuilt,
+  ensureGuestBuilt,
+  guestArgs,
+  labProcess,
+  runGuest,
+  vmUnavailable,
+} from "../vm/index.ts";
+import { rootfsFlavours } from "../vm/options.ts";
 import { buildrootRootfsPresent } from "../guest/buildroot.ts";
 import { kernelDebugPresent } from "../guest/kernel-debug.ts";
 
@@ -96,8 +105,10 @@ export interface BootReport {
   accel: string;
   runs: number;
   rows: BootRow[];
-  /** Where one `lab run --devices 0` goes (the CLI start from the first row's median). */
+  /** Where one `lab run --devices 0` goes (the CLI start from that row's median). */
   stages: BootStage[];
+  /** The row whose run `stages` breaks down (absent: the default `true` row). */
+  tracedLabel?: string;
 }
 
 /** `lab-init: <uptime> <stage>` lines of a traced boot (vm/init, lab.trace=1). */
@@ -117,13 +128,13 @@ export function parseInitMarks(lines: readonly string[]): Map<string, number> {
  * and the guest clock at the command (the kernel is the ELF vmlinux,
  * entered through PVH: nothing to decompress).
  */
-async function tracedRun(devices: number, cliMs: number): Promise<BootStage[]> {
+async function tracedRun(devices: number, cliMs: number, rootfs: Rootfs): Promise<BootStage[]> {
   const before = process.env.LAB_TRACE_BOOT;
   process.env.LAB_TRACE_BOOT = "1";
   const t0 = performance.now();
   let r;
   try {
-    r = await runGuest(guestArgs({ devices, command: ["cat", "/proc/uptime"] }), {
+    r = await runGuest(guestArgs({ devices, rootfs, command: ["cat", "/proc/uptime"] }), {
       stderr: new Writable({ write: (_c, _e, cb) => cb() }),
     });
   } finally {
@@ -167,11 +178,38 @@ async function tracedRun(devices: number, cliMs: number): Promise<BootStage[]> {
   return stages;
 }
 
-export async function measureBoot(o: { runs: number; accel: string }): Promise<BootReport> {
+/** The flavours named by `--only` (keys, comma-separated); all when undefined. */
+export function selectFlavours(only: string | undefined): BootFlavour[] {
+  if (only === undefined) return bootFlavours;
+  const keys = only.split(",").map((k) => k.trim());
+  const unknown = keys.filter((k) => !bootFlavours.some((f) => f.key === k));
+  if (unknown.length || !keys.length)
+    throw new UsageError(
+      `lab bench boot --only: unknown flavour ${unknown.join(", ") || "''"} (one of: ${bootFlavours.map((f) => f.key).join(", ")})`,
+    );
+  return bootFlavours.filter((f) => keys.includes(f.key));
+}
+
+/**
+ * `rootfs`: that root file system beside the default initramfs only (the
+ * two `true` rows, the flavour built first), its boot traced; `only`: those
+ * flavours; neither: every flavour that is built, the default boot traced.
+ */
+export async function measureBoot(o: {
+  runs: number;
+  accel: string;
+  rootfs?: Rootfs;
+  only?: string;
+}): Promise<BootReport> {
   await ensureGuestBuilt();
-  const flavours = bootFlavours.filter(
-    (f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true),
-  );
+  const versus = o.rootfs && o.rootfs !== "initramfs" ? o.rootfs : undefined;
+  if (versus) await ensureBuilt(`rootfs-${versus}`);
+  const flavours = versus
+    ? bootFlavours.filter((f) => f.key === "true" || f.key === `true-${versus}`)
+    : selectFlavours(o.only).filter(
+        (f) => (!f.needsDevice || !vmUnavailable()) && (f.present?.() ?? true),
+      );
+  if (!flavours.length) throw new UsageError("lab bench boot: none of those flavours is built");
   for (const f of flavours) await f.prepare?.();
   const argsOf = (f: BootFlavour) => ["run", "--accel", o.accel, ...f.options, "--", ...f.command];
   info("warm-up run");
@@ -195,8 +233,9 @@ export async function measureBoot(o: { runs: number; accel: string }): Promise<B
       maxMs: Math.max(...ms),
     });
   }
-  const stages = await tracedRun(0, rows[0]?.medianMs ?? 0);
-  return { accel, runs: o.runs, rows, stages };
+  const traced = rows.find((x) => x.key === (versus ? `true-${versus}` : "true"));
+  const stages = await tracedRun(0, traced?.medianMs ?? 0, versus ?? "initramfs");
+  return { accel, runs: o.runs, rows, stages, ...(traced ? { tracedLabel: traced.label } : {}) };
 }
 
 const sec = (ms: number) => (ms / 1000).toFixed(2);
@@ -226,7 +265,7 @@ export function formatBoot(r: BootReport): string {
     ),
     ...ratios(r.rows),
     "",
-    "where the time of one `lab run --devices 0 -- true` goes (one traced run; init's stages",
+    `where the time of one \`${r.tracedLabel ?? "lab run --devices 0 -- true"}\` goes (one traced run; init's stages`,
     "from the guest clock; the CLI start is the median above minus the in-process run):",
     ...r.stages.map((s) => `  ${s.stage.padEnd(48)} ${sec(s.ms).padStart(6)} s`),
     `  ${"total".padEnd(48)} ${sec(stageSum).padStart(6)} s`,
@@ -235,19 +274,44 @@ export function formatBoot(r: BootReport): string {
 
 export default defineCommand({
   summary: "warm `lab run` boot times: median, spread, where the time goes",
-  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg]
+  usage: `usage: lab bench boot [--runs N] [--accel auto|kvm|tcg] [--only KEY,...|--rootfs buildroot]
 
 Median and spread of N (default 5) warm runs of each flavour
 (\`lab run -- true\`, \`lab run -- node -e 0\`, with and without the device;
 the debug kernel and the Buildroot root file system when they are built;
 each a whole CLI process, as a user runs it), the accelerator used, and
 where the time of one run goes (QEMU start, firmware, kernel, each stage of
-init, the agent, teardown).`,
-  options: { runs: { type: "string" }, accel: { type: "string" } },
+init, the agent, teardown). --only runs those flavours alone, e.g.
+\`--only true,true-debug-kernel\`: the debug kernel beside the default.
+Flavours: ${bootFlavours.map((f) => f.key).join(", ")}.
+
+  --rootfs buildroot  only \`lab run -- true\` on the Buildroot root file
+                      system beside the default initramfs, and their ratio
+                      (built first when missing); that boot is the one traced`,
+  options: {
+    runs: { type: "string" },
+    accel: { type: "string" },
+    rootfs: { type: "string" },
+    only: { type: "string" },
+  },
   async run({ values }) {
     const runs = values.runs ? intArg("--runs", values.runs, 1, 1000) : 5;
     const accel = oneOfArg("--accel", values.accel ?? "auto", ["auto", "kvm", "tcg"]);
-    process.stdout.write(formatBoot(await measureBoot({ runs, accel })) + "\n");
+    const rootfs = values.rootfs ? oneOfArg("--rootfs", values.rootfs, rootfsFlavours) : undefined;
+    const only = values.only;
+    if (rootfs && only !== undefined)
+      throw new UsageError("lab bench boot: --rootfs and --only do not go together");
+    selectFlavours(only); // a usage error before any build
+    process.stdout.write(
+      formatBoot(
+        await measureBoot({
+          runs,
+          accel,
+          ...(rootfs ? { rootfs } : {}),
+          ...(only ? { only } : {}),
+        }),
+      ) + "\n",
+    );
     return 0;
   },
 });

@@ -7,7 +7,8 @@ import { buildTargets } from "../build/runner.ts";
 import { LabError, UsageError } from "../lib/errors.ts";
 import { oneOfArg } from "../lib/args.ts";
 import { rootfsFlavours } from "../vm/options.ts";
-import { info, step } from "../lib/log.ts";
+import { info, step, warn } from "../lib/log.ts";
+import { buildrootInput, buildrootTarballName } from "../guest/buildroot.ts";
 import { repoRoot } from "../lib/paths.ts";
 import { findTask, labTasks, taskOfTest } from "../handout/tasks.ts";
 import { repoFiles } from "../handout/kit.ts";
@@ -25,6 +26,22 @@ async function tool(title: string, cmd: string, args: string[]): Promise<void> {
     if (r.failed)
       throw new LabError(`${title} failed (exit ${r.exitCode ?? r.signal ?? "?"}): see above`, 1);
   });
+}
+
+/**
+ * The Buildroot guest's rootfs for its test, built before vitest (minutes
+ * from clean: its progress on the console, not inside a test hook). Only
+ * when Buildroot can be found (`$LAB_BUILDROOT` or the shared tarball):
+ * otherwise the test skips and says why. A failure does not stop the other
+ * tests: the test builds again in its beforeAll and fails with the error.
+ */
+async function buildBuildrootForItsTest(file: string): Promise<void> {
+  try {
+    await buildTargets(["rootfs-buildroot"], { force: false });
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    warn(`the Buildroot guest did not build (${file} will fail): ${e.message.split("\n")[0]}`);
+  }
 }
 
 /** The repository's test files that belong to task `id` (tasks.ts). */
@@ -49,7 +66,12 @@ of the lab, scripts/handout/tasks.ts).
   --no-lint   skip eslint, prettier and tsc
   --rootfs F  run the VM tests on that guest flavour: initramfs (default) or
               buildroot (built first: \`lab build rootfs-buildroot\`; sets
-              $LAB_ROOTFS for every \`lab run\` the tests make)`,
+              $LAB_ROOTFS for every \`lab run\` the tests make)
+
+The Buildroot guest's own test (vm/test/buildroot.vm.test.ts) runs when
+Buildroot is found ($LAB_BUILDROOT, or shared/buildroot/${buildrootTarballName}
+beside the repository); its rootfs is built before vitest (minutes from
+clean, cached after). Without it that test skips and says why.`,
   options: {
     unit: { type: "boolean" },
     vm: { type: "boolean" },
@@ -77,10 +99,18 @@ of the lab, scripts/handout/tasks.ts).
     }
     const taskFiles = task ? await testFilesOf(task.id) : [];
     const needVm = !task || taskFiles.some((f) => f.endsWith(".vm.test.ts"));
-    if (project !== "unit" && needVm)
+    if (project !== "unit" && needVm) {
       await buildTargets(rootfs === "buildroot" ? ["all", "rootfs-buildroot"] : ["all"], {
         force: false,
       });
+      const brTest = "vm/test/buildroot.vm.test.ts";
+      if (
+        rootfs !== "buildroot" &&
+        buildrootInput() &&
+        (task ? taskFiles.includes(brTest) : passthrough.length === 0)
+      )
+        await buildBuildrootForItsTest(brTest);
+    }
 
     const outDir = join(repoRoot, "out");
     await mkdir(outDir, { recursive: true });

@@ -15,6 +15,8 @@ export interface GuestChatOptions extends ServerOptions {
   smp?: number;
   /** The server's provider in the guest (default cryptodev on /dev/cryptodev0). */
   crypto?: "cryptodev" | "node";
+  /** Secure mode: the only suites the server accepts (`--suites`; default all). */
+  suites?: number[];
 }
 
 /** A folder under the repository (so the guest sees it at /lab/...), for run control files. */
@@ -58,6 +60,7 @@ export async function startGuestChat(o: GuestChatOptions): Promise<RunningChat> 
     // benchmark's many clients (it defends against outsiders, not measured).
     "--login-timeout",
     "600",
+    ...(o.suites ? ["--suites", o.suites.join(",")] : []),
     ...secretArgs(o),
   ];
   const guestScript = [

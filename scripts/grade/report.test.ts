@@ -20,6 +20,45 @@ const out = (id: string, ok: boolean, output = ""): [string, TestOutcome] => [
   { id, status: ok ? "passed" : "failed", output },
 ];
 
+describe("requires", () => {
+  const r = parseRubric(
+    `version: 1
+parts: { driver: d }
+items:
+  - { id: driver.kat, part: driver, title: kat, points: 10, tests: [a.x, a.y], partial: true }
+  - { id: driver.console, part: driver, title: quiet, points: 3, tests: [a.z], requires: [driver.kat] }
+`,
+    "r.yaml",
+    new Set(["a.x", "a.y", "a.z"]),
+  );
+  it("an item counts only when the items it requires earned points", () => {
+    const stub = scoreRubric(r, new Map([out("a.x", false), out("a.y", false), out("a.z", true)]), [
+      "driver",
+    ]);
+    expect(stub.items.map((s) => [s.item.id, s.score, s.blockedBy])).toEqual([
+      ["driver.kat", 0, []],
+      ["driver.console", 0, ["driver.kat"]],
+    ]);
+    const j = resultsJson({
+      name: "stub",
+      source: "/x",
+      status: "graded",
+      parts: ["driver"],
+      scored: stub,
+      seconds: 1,
+      phases: [],
+      notes: [],
+      oops: [],
+      key: "k",
+    }) as { tests: { output: string }[] };
+    expect(j.tests[1]?.output).toMatch(/^counts only when driver.kat earn/);
+    const half = scoreRubric(r, new Map([out("a.x", true), out("a.y", false), out("a.z", true)]), [
+      "driver",
+    ]);
+    expect(half.items.map((s) => s.score)).toEqual([5, 3]);
+  });
+});
+
 describe("scores and outputs", () => {
   const scored = scoreRubric(
     rubric,

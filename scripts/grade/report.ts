@@ -35,6 +35,8 @@ function itemOutput(s: ItemScore, studentFacing: boolean): string {
   if (!s.graded) return "not submitted: this part ran with the reference and is not scored";
   if (studentFacing && s.item.visibility === "hidden") return "";
   const lines = s.tests.map(outcomeText);
+  if (s.blockedBy.length)
+    lines.unshift(`counts only when ${s.blockedBy.join(" and ")} earn points, and they did not`);
   if (s.score < s.max && s.item.hint) lines.push(`hint: ${s.item.hint}`);
   return lines.join("\n");
 }

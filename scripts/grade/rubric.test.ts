@@ -45,7 +45,36 @@ items:
       partial: false,
       visibility: "visible",
       tags: [],
+      requires: [],
     });
+  });
+
+  it("checks `requires`: earlier items of the same part only", () => {
+    const bad = `${ok}    requires: [driver.later]
+  - id: driver.later
+    part: driver
+    title: later
+    points: 1
+    tests: [kat.ciphers]
+  - id: device.alive
+    part: device
+    title: alive
+    points: 1
+    tests: [build.driver]
+    requires: [driver.kat, driver.nothing]
+`;
+    let err: RubricError | undefined;
+    try {
+      parseRubric(bad, "r.yaml", known);
+    } catch (e) {
+      err = e as RubricError;
+    }
+    const p = err?.problems ?? [];
+    expect(p).toContain(
+      "line 9: items[0].requires[0]: 'driver.later' must come before 'driver.kat'",
+    );
+    expect(p).toContain("line 20: items[2].requires[0]: 'driver.kat' is of another part");
+    expect(p).toContain("line 20: items[2].requires[1]: no item has the id 'driver.nothing'");
   });
 
   it("reports every problem with its path and line", () => {

@@ -27,6 +27,8 @@ export interface RubricItem {
   visibility: Visibility;
   tags: string[];
   hint?: string;
+  /** Items that must earn points for this one to count (e.g. "no crash" needs a working driver). */
+  requires: string[];
 }
 
 export interface Rubric {
@@ -102,6 +104,7 @@ export function validateRubric(
     "visibility",
     "tags",
     "hint",
+    "requires",
   ];
   data.items.forEach((raw: unknown, i: number) => {
     const at = (k?: string) => (k ? ["items", i, k] : ["items", i]);
@@ -145,6 +148,11 @@ export function validateRubric(
     )
       bad(at("tags"), "must be a list of words");
     if (raw.hint !== undefined && typeof raw.hint !== "string") bad(at("hint"), "must be text");
+    if (
+      raw.requires !== undefined &&
+      (!Array.isArray(raw.requires) || raw.requires.some((t) => typeof t !== "string"))
+    )
+      bad(at("requires"), "must be a list of item ids");
     if (problems.length !== n) return;
     items.push({
       id: id as string,
@@ -156,7 +164,22 @@ export function validateRubric(
       visibility: (raw.visibility as Visibility | undefined) ?? "visible",
       tags: (raw.tags as string[] | undefined) ?? [],
       ...(raw.hint !== undefined ? { hint: (raw.hint as string).trim() } : {}),
+      requires: (raw.requires as string[] | undefined) ?? [],
     });
+  });
+  // `requires` names earlier items of the same part (scored first: no cycles)
+  const seen = new Map<string, Part>();
+  items.forEach((it, i) => {
+    it.requires.forEach((r, j) => {
+      const part = seen.get(r);
+      if (part === undefined)
+        bad(
+          ["items", i, "requires", j],
+          ids.has(r) ? `'${r}' must come before '${it.id}'` : `no item has the id '${r}'`,
+        );
+      else if (part !== it.part) bad(["items", i, "requires", j], `'${r}' is of another part`);
+    });
+    seen.set(it.id, it.part);
   });
   if (problems.length) return { problems };
   return { rubric: { version: 1, parts: partsOut, items }, problems };

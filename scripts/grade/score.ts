@@ -5,6 +5,8 @@ import type { Part, Rubric, RubricItem } from "./rubric.ts";
  * submission; an item scores its points when all its tests passed, or
  * points x passed/total with partial credit. Items of parts the submission
  * does not carry are listed but not scored (they ran against the reference).
+ * An item that `requires` others scores nothing unless each of them earned
+ * points: "nothing crashed" is worth nothing from a driver that does nothing.
  */
 
 export type Status = "passed" | "failed" | "skipped" | "not_run";
@@ -23,6 +25,8 @@ export interface ItemScore {
   /** False when the submission lacks the item's part. */
   graded: boolean;
   tests: TestOutcome[];
+  /** Required items that earned nothing (the item scores 0 because of them). */
+  blockedBy: string[];
 }
 
 export interface Scored {
@@ -39,20 +43,24 @@ export function scoreRubric(
   outcomes: ReadonlyMap<string, TestOutcome>,
   parts: readonly Part[],
 ): Scored {
+  const earned = new Map<string, number>();
   const items: ItemScore[] = rubric.items.map((item) => {
     const tests = item.tests.map(
       (id): TestOutcome => outcomes.get(id) ?? { id, status: "not_run", output: "not run" },
     );
     const graded = parts.includes(item.part);
     const passed = tests.filter((t) => t.status === "passed").length;
-    const score = !graded
-      ? 0
-      : item.partial
-        ? round2((item.points * passed) / tests.length)
-        : passed === tests.length
-          ? item.points
-          : 0;
-    return { item, score, max: graded ? item.points : 0, tests, graded };
+    const blockedBy = graded ? item.requires.filter((r) => !(earned.get(r)! > 0)) : [];
+    const score =
+      !graded || blockedBy.length
+        ? 0
+        : item.partial
+          ? round2((item.points * passed) / tests.length)
+          : passed === tests.length
+            ? item.points
+            : 0;
+    earned.set(item.id, score);
+    return { item, score, max: graded ? item.points : 0, tests, graded, blockedBy };
   });
   const byPart: Scored["byPart"] = {};
   for (const s of items) {

@@ -69,8 +69,15 @@ export function sharedBuildrootTarball(from: string = repoRoot): string | undefi
   }
 }
 
-/** Where Buildroot comes from: `--buildroot`, else $LAB_BUILDROOT, else the shared test input. */
-export function buildrootInput(flag?: string): { path: string; from: string } | undefined {
+/**
+ * Where Buildroot comes from: `--buildroot`, else $LAB_BUILDROOT, else the
+ * shared test input found from `checkout` (the repository; a test passes
+ * another folder).
+ */
+export function buildrootInput(
+  flag?: string,
+  checkout: string = repoRoot,
+): { path: string; from: string } | undefined {
   if (flag) return { path: resolve(flag), from: "--buildroot" };
   const env = process.env.LAB_BUILDROOT;
   // Relative to the current folder, else to the repository (as the tests set it).
@@ -79,6 +86,6 @@ export function buildrootInput(flag?: string): { path: string; from: string } | 
       path: existsSync(resolve(env)) ? resolve(env) : resolve(repoRoot, env),
       from: "$LAB_BUILDROOT",
     };
-  const shared = sharedBuildrootTarball();
+  const shared = sharedBuildrootTarball(checkout);
   return shared ? { path: shared, from: "the shared test input" } : undefined;
 }

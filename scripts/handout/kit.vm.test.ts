@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatCounts, ktapCounts, parseKtap, type KtapReport } from "../lib/ktap.ts";
@@ -9,10 +9,11 @@ import { repoRoot } from "../lib/paths.ts";
 import { generatePatch, patchInputs } from "../build/qemu/patch.ts";
 import { qemuPristineDir } from "../build/qemu/source.ts";
 import { vmUnavailable } from "../vm/index.ts";
-import { type KitResult, readMarkedSources, repoFiles, writeKit } from "./kit.ts";
-import { restore } from "./markers.ts";
+import { type KitResult, writeKit } from "./kit.ts";
+import { restoreKit } from "./restore.ts";
 import { summarize, type VitestReport } from "./summary.ts";
-import { labTasks, taskIds } from "./tasks.ts";
+import { labTasks } from "./tasks.ts";
+import { findSplats, formatSplat } from "../vm/splat.ts";
 
 /**
  * The starter kit end to end, with one guest boot. The kit (every task cut
@@ -54,18 +55,6 @@ async function lab(cwd: string, args: string[], timeout: number) {
     all: true,
     timeout,
   });
-}
-
-/** A copy of the kit with every stub replaced by the reference's solution. */
-async function restoreKit(kitDir: string, dst: string): Promise<void> {
-  const marked = new Map((await readMarkedSources()).map((m) => [m.path, m.marked]));
-  for (const f of await repoFiles(kitDir)) {
-    const to = join(dst, f);
-    await mkdir(dirname(to), { recursive: true });
-    const m = marked.get(f);
-    if (m) await writeFile(to, restore(await readFile(join(kitDir, f), "utf8"), m, taskIds, f));
-    else await cp(join(kitDir, f), to);
-  }
 }
 
 /** Copies build output whose inputs the kit shares with the reference (their stamps decide). */
@@ -199,9 +188,7 @@ describe.skipIf(why !== undefined)(
 
     it("no kernel BUG, WARNING or oops on the console, stubs included", () => {
       expect(consoleLog.length, "no console log").toBeGreaterThan(0);
-      const bad = consoleLog
-        .split("\n")
-        .filter((l) => /\b(BUG:|WARNING:|Oops|general protection|Call Trace)/.test(l));
+      const bad = findSplats(consoleLog).map((s) => formatSplat(s));
       expect(bad, bad.join("\n")).toEqual([]);
     });
 

@@ -5,7 +5,7 @@
  * AES-CBC: NIST SP 800-38A, appendix F.2.1-F.2.6 (CBC-AES128/192/256,
  * encrypt and decrypt use the same key, IV, plaintext and ciphertext).
  * HMAC-SHA256: RFC 4231, test cases 1-7 (case 5's output is truncated to
- * 128 bits by the RFC; compare the prefix).
+ * 128 bits by the RFC; compare the prefix). AES-GCM: below.
  */
 export interface CbcVector {
   name: string;
@@ -113,5 +113,55 @@ export const hmacVectors: HmacVector[] = [
         "The key needs to be hashed before being used by the HMAC algorithm.",
     ),
     mac: "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+  },
+];
+
+/**
+ * AES-GCM, 12-byte IV and 16-byte tag: test cases 2-4 of McGrew and
+ * Viega's GCM specification (the NIST submission; case 4 has AAD and a
+ * plaintext that is not a block multiple). `sealed` is ciphertext || tag.
+ */
+export interface GcmVector {
+  name: string;
+  key: string;
+  iv: string;
+  aad: string;
+  plaintext: string;
+  sealed: string;
+}
+
+const gcmKey = "feffe9928665731c6d6a8f9467308308";
+const gcmIv = "cafebabefacedbaddecaf888";
+const gcmPlaintext =
+  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72" +
+  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
+const gcmCiphertext =
+  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e" +
+  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985";
+
+export const gcmVectors: GcmVector[] = [
+  {
+    name: "GCM test case 2 (AES-128, zero key, one block)",
+    key: "00000000000000000000000000000000",
+    iv: "000000000000000000000000",
+    aad: "",
+    plaintext: "00000000000000000000000000000000",
+    sealed: "0388dace60b6a392f328c2b971b2fe78" + "ab6e47d42cec13bdf53a67b21257bddf",
+  },
+  {
+    name: "GCM test case 3 (AES-128, four blocks)",
+    key: gcmKey,
+    iv: gcmIv,
+    aad: "",
+    plaintext: gcmPlaintext,
+    sealed: gcmCiphertext + "4d5c2af327cd64a62cf35abd2ba6fab4",
+  },
+  {
+    name: "GCM test case 4 (AES-128, AAD, 60 bytes)",
+    key: gcmKey,
+    iv: gcmIv,
+    aad: "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+    plaintext: gcmPlaintext.slice(0, 120),
+    sealed: gcmCiphertext.slice(0, 120) + "5bc94fbc3221a5db94fae95ae7121a47",
   },
 ];

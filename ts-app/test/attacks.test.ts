@@ -26,7 +26,13 @@ import {
   startClientHandshake,
 } from "../src/protocol/handshake.ts";
 import { HostKey } from "../src/protocol/keys.ts";
-import { deriveSessionKeys, hkdf, open, type SessionKeys } from "../src/protocol/secure.ts";
+import {
+  deriveSessionKeys,
+  hkdf,
+  isSuite,
+  open,
+  type SessionKeys,
+} from "../src/protocol/secure.ts";
 import { rawSecure, rawSocket, startServer, type Running } from "./helpers.ts";
 
 let srv: Running | undefined;
@@ -124,9 +130,12 @@ async function candidateKeys(s: Buffer, ch: Frame, sh: Frame): Promise<SessionKe
   const th = sha256(ch.raw, sh.raw);
   const randoms = Buffer.concat([parseClientHello(ch).random, parseServerHello(sh).random]);
   const v1 = await hkdf(p, s, randoms, Buffer.from("cryptodev-lab chat v1 keys"), 96);
+  // keys of the suite the recorded handshake settled (the one its frames use)
+  const suite = parseServerHello(sh).suite;
+  if (!isSuite(suite)) throw new Error(`recorded suite ${suite}`);
   return [
-    await deriveSessionKeys(p, 1, s, th),
-    await deriveSessionKeys(p, 1, sha256(s), th),
+    await deriveSessionKeys(p, suite, s, th),
+    await deriveSessionKeys(p, suite, sha256(s), th),
     {
       c2s: { enc: v1.subarray(0, 16), mac: v1.subarray(32, 64) },
       s2c: { enc: v1.subarray(16, 32), mac: v1.subarray(64, 96) },

@@ -57,6 +57,10 @@ describe("cryptodev provider on the host", () => {
       });
       const mac = await p.hmacSha256(key, block).catch((e: unknown) => e);
       expect(mac).toMatchObject({ code: "ENOTTY", ioctl: "CIOCGSESSION" });
+      const gcm = await p
+        .aesGcmSeal(key, Buffer.alloc(12), Buffer.alloc(13), block)
+        .catch((e: unknown) => e);
+      expect(gcm).toMatchObject({ code: "ENOTTY", ioctl: "CIOCGSESSION" });
     } finally {
       await p.close();
     }
@@ -86,6 +90,14 @@ describe("cryptodev provider on the host", () => {
       await expect(p.aesCbcDecrypt(key, iv, Buffer.alloc(17))).rejects.toThrow(/multiple of 16/);
       // Zero bytes need no device round trip, as with node:crypto.
       expect((await p.aesCbcEncrypt(key, iv, Buffer.alloc(0))).length).toBe(0);
+      const none = Buffer.alloc(0);
+      await expect(p.aesGcmSeal(Buffer.alloc(20), iv.subarray(0, 12), none, none)).rejects.toThrow(
+        /key must be 16, 24 or 32/,
+      );
+      await expect(p.aesGcmSeal(key, iv, none, none)).rejects.toThrow(/IV must be 12/);
+      await expect(p.aesGcmOpen(key, iv.subarray(0, 12), none, Buffer.alloc(15))).rejects.toThrow(
+        /16-byte tag/,
+      );
     } finally {
       await p.close();
     }

@@ -26,6 +26,7 @@ import {
   type ServerHello,
 } from "../src/protocol/handshake.ts";
 import { HostKey, fingerprint, newEphemeral } from "../src/protocol/keys.ts";
+import type { Suite } from "../src/protocol/secure.ts";
 import { pinnedHostKey, trustOnFirstUse } from "../src/client/host-keys.ts";
 import { client, startServer, type Running } from "./helpers.ts";
 
@@ -93,7 +94,7 @@ describe("handshake messages (property-based)", () => {
       return cli.keys;
     };
     const [a, b] = [await run(), await run()];
-    expect(a.c2s.mac.equals(b.c2s.mac)).toBe(false);
+    expect(a.c2s.enc.equals(b.c2s.enc)).toBe(false);
   });
 
   it("any altered byte of either hello fails the handshake; keys never agree", async () => {
@@ -120,7 +121,7 @@ describe("handshake messages (property-based)", () => {
           try {
             const c = await finishClientHandshake(p, hs, frame(reply));
             expect.fail(
-              `accepted an altered hello (keys equal: ${c.keys.c2s.mac.equals(serverKeys.c2s.mac)})`,
+              `accepted an altered hello (keys equal: ${c.keys.c2s.enc.equals(serverKeys.c2s.enc)})`,
             );
           } catch (e) {
             expect(e).toBeInstanceOf(ChatError);
@@ -130,6 +131,22 @@ describe("handshake messages (property-based)", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("negotiates suite 2 by default, suite 1 with an old client or a server limited to it", async () => {
+    const run = async (offer: Suite[] | undefined, accept?: Suite[]) => {
+      const hs = startClientHandshake(offer);
+      const srv = await serverHandshake(p, hostKey, frame(hs.hello), accept);
+      const cli = await finishClientHandshake(p, hs, frame(srv.reply));
+      expect(cli.keys).toEqual(srv.keys);
+      expect(cli.suite).toBe(srv.suite);
+      return srv.suite;
+    };
+    expect(await run(undefined)).toBe(2);
+    expect(await run([1])).toBe(1);
+    expect(await run([1, 2])).toBe(1);
+    expect(await run(undefined, [1])).toBe(1);
+    await expect(run([1], [2])).rejects.toThrow(/no common cipher suite \(offered 1\)/);
   });
 
   it("refuses another protocol version or wire mode, naming it", async () => {

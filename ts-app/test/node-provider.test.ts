@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createNodeProvider } from "../src/crypto/node.ts";
 import { CryptoProviderError } from "../src/errors.ts";
-import { cbcVectors, hmacVectors } from "../e2e/vectors.ts";
+import { cbcVectors, gcmVectors, hmacVectors } from "../e2e/vectors.ts";
 
 const h = (s: string) => Buffer.from(s, "hex");
 const p = createNodeProvider();
@@ -27,6 +27,42 @@ describe("node provider: RFC 4231 HMAC-SHA256", () => {
       expect(mac.toString("hex").slice(0, v.mac.length)).toBe(v.mac);
     });
   }
+});
+
+describe("node provider: AES-GCM (GCM specification test cases)", () => {
+  for (const v of gcmVectors) {
+    it(`${v.name}: seal gives ciphertext || tag, open gives the plaintext`, async () => {
+      const sealed = await p.aesGcmSeal(h(v.key), h(v.iv), h(v.aad), h(v.plaintext));
+      expect(sealed.toString("hex")).toBe(v.sealed);
+      const pt = await p.aesGcmOpen(h(v.key), h(v.iv), h(v.aad), h(v.sealed));
+      expect(pt?.toString("hex")).toBe(v.plaintext);
+    });
+  }
+
+  it("a flipped bit of the ciphertext, tag, AAD or IV opens to nothing", async () => {
+    const v = gcmVectors[2]!;
+    const sealed = h(v.sealed);
+    for (const at of [0, 59, 60, 75]) {
+      const bad = Buffer.from(sealed);
+      bad[at]! ^= 1;
+      expect(await p.aesGcmOpen(h(v.key), h(v.iv), h(v.aad), bad)).toBeUndefined();
+    }
+    const aad = h(v.aad);
+    aad[0]! ^= 0x80;
+    expect(await p.aesGcmOpen(h(v.key), h(v.iv), aad, sealed)).toBeUndefined();
+    const iv = h(v.iv);
+    iv[11]! ^= 1;
+    expect(await p.aesGcmOpen(h(v.key), iv, h(v.aad), sealed)).toBeUndefined();
+  });
+
+  it("rejects a bad key, IV or a sealed input shorter than the tag", async () => {
+    const k = Buffer.alloc(16);
+    const iv = Buffer.alloc(12);
+    const none = Buffer.alloc(0);
+    await expect(p.aesGcmSeal(Buffer.alloc(20), iv, none, none)).rejects.toThrow(/key/);
+    await expect(p.aesGcmSeal(k, Buffer.alloc(16), none, none)).rejects.toThrow(/IV must be 12/);
+    await expect(p.aesGcmOpen(k, iv, none, Buffer.alloc(15))).rejects.toThrow(/16-byte tag/);
+  });
 });
 
 describe("node provider: argument checks", () => {

@@ -1,3 +1,4 @@
+import { createCipheriv } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createNodeProvider } from "../src/crypto/node.ts";
@@ -13,7 +14,9 @@ import {
   pad,
   seal,
   unpad,
+  gcmNonce,
   type DirectionKeys,
+  type GcmKeys,
 } from "../src/protocol/secure.ts";
 
 const DATA = ContentType.DATA;
@@ -186,6 +189,108 @@ describe("sealed frames (encrypt-then-MAC)", () => {
   });
 });
 
+const gcmKeys: GcmKeys = {
+  suite: 2,
+  enc: Buffer.from("000102030405060708090a0b0c0d0e0f", "hex"),
+  iv: Buffer.from("a0a1a2a3a4a5a6a7a8a9aaab", "hex"),
+};
+
+/** Suite 2's frame built straight from node:crypto, as the README specifies it. */
+function referenceGcmFrame(k: GcmKeys, seq: number, type: number, body: Buffer): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(1 + 8 + 1 + body.length + 16, 0);
+  header[4] = 2;
+  header.writeBigUInt64BE(BigInt(seq), 5);
+  const nonce = Buffer.from(k.iv);
+  const s = Buffer.alloc(12);
+  s.writeBigUInt64BE(BigInt(seq), 4);
+  for (let i = 0; i < 12; i++) nonce[i]! ^= s[i]!;
+  const c = createCipheriv("aes-128-gcm", k.enc, nonce);
+  c.setAAD(header);
+  const ct = Buffer.concat([c.update(Buffer.concat([Buffer.from([type]), body])), c.final()]);
+  return Buffer.concat([header, ct, c.getAuthTag()]);
+}
+
+describe("sealed frames, suite 2 (AES-128-GCM)", () => {
+  it("are byte for byte the specified construction (nonce = IV xor seq, AAD = header)", async () => {
+    for (const [seq, body] of [
+      [0, ""],
+      [1, '{"id":1,"op":"ping"}'],
+      [2 ** 40 + 5, "x".repeat(1000)],
+    ] as const) {
+      const got = await seal(p, gcmKeys, seq, DATA, Buffer.from(body));
+      expect(got.toString("hex")).toBe(
+        referenceGcmFrame(gcmKeys, seq, DATA, Buffer.from(body)).toString("hex"),
+      );
+      expect(got.length).toBe(4 + 1 + 8 + 1 + body.length + 16);
+    }
+    expect(gcmNonce(gcmKeys.iv, 0x0102).toString("hex")).toBe("a0a1a2a3a4a5a6a7a8a9aba9");
+  });
+
+  it("round-trips through split delivery with increasing sequence numbers", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 5 }),
+        cutsArb,
+        async (texts, cuts) => {
+          const sealed = await Promise.all(
+            texts.map((t, i) =>
+              seal(p, gcmKeys, i, i % 2 ? ContentType.ALERT : DATA, Buffer.from(t)),
+            ),
+          );
+          const frames = feed(new FrameReader(), Buffer.concat(sealed), cuts);
+          expect(frames.length).toBe(texts.length);
+          for (let i = 0; i < frames.length; i++) {
+            const rec = await open(p, gcmKeys, i, frames[i]!);
+            expect(rec.body.toString()).toBe(texts[i]);
+            expect(rec.type).toBe(i % 2 ? ContentType.ALERT : DATA);
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it("any tampered byte (seq included) is rejected, never decrypted", async () => {
+    const frame = await seal(p, gcmKeys, 3, DATA, Buffer.from('{"id":1,"op":"ping"}'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 5, max: frame.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (pos, flip) => {
+          const bad = Buffer.from(frame);
+          bad[pos]! ^= flip;
+          const f = new FrameReader().push(bad)[0]!;
+          await expect(open(p, gcmKeys, 3, f)).rejects.toMatchObject({ code: "bad_mac" });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("rejects a replay, a wrong key or IV, a too short frame, and the other suite's keys", async () => {
+    const f0 = new FrameReader().push(await seal(p, gcmKeys, 0, DATA, Buffer.from("a")))[0]!;
+    await expect(open(p, gcmKeys, 1, f0)).rejects.toMatchObject({ code: "replay" });
+    const wrongIv: GcmKeys = { ...gcmKeys, iv: Buffer.alloc(12) };
+    await expect(open(p, wrongIv, 0, f0)).rejects.toMatchObject({ code: "bad_mac" });
+    const wrongKey: GcmKeys = { ...gcmKeys, enc: Buffer.alloc(16) };
+    await expect(open(p, wrongKey, 0, f0)).rejects.toMatchObject({ code: "bad_mac" });
+    const short = new FrameReader().push(encodeFrame(2, Buffer.alloc(8 + 16)))[0]!;
+    await expect(open(p, gcmKeys, 0, short)).rejects.toMatchObject({ code: "bad_frame" });
+    await expect(open(p, keys, 0, f0)).rejects.toBeInstanceOf(ChatError);
+    const cbcFrame = new FrameReader().push(await seal(p, keys, 0, DATA, Buffer.from("a")))[0]!;
+    await expect(open(p, gcmKeys, 0, cbcFrame)).rejects.toMatchObject({ code: "bad_mac" });
+  });
+
+  it("refuses plaintexts over MAX_PLAINTEXT, as suite 1 does", async () => {
+    await expect(seal(p, gcmKeys, 0, DATA, Buffer.alloc(MAX_PLAINTEXT + 1))).rejects.toMatchObject({
+      code: "too_large",
+    });
+    const big = await seal(p, gcmKeys, 0, DATA, Buffer.alloc(MAX_PLAINTEXT));
+    expect(big.length - 4).toBeLessThanOrEqual(MAX_FRAME);
+  });
+});
+
 describe("key derivation", () => {
   it("HKDF-SHA256 matches RFC 5869 test case 1", async () => {
     const okm = await hkdf(
@@ -207,6 +312,12 @@ describe("key derivation", () => {
     expect(a.c2s.enc.equals(a.s2c.enc)).toBe(false);
     expect(a.c2s.mac.equals(a.s2c.mac)).toBe(false);
     expect(a.c2s.mac.equals(b.c2s.mac)).toBe(false);
+    const g = await deriveSessionKeys(p, 2, shared, Buffer.alloc(32, 1));
+    expect(g.c2s).toMatchObject({ suite: 2 });
+    expect([g.c2s.enc.length, g.c2s.iv.length]).toEqual([16, 12]);
+    expect(g.c2s.enc.equals(g.s2c.enc) || g.c2s.iv.equals(g.s2c.iv)).toBe(false);
+    // the suite is in the HKDF's info: suite 2's key is not suite 1's
+    expect(g.c2s.enc.equals(a.c2s.enc)).toBe(false);
   });
 });
 

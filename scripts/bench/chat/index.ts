@@ -19,6 +19,8 @@ const defaultMessages: Record<SystemName, number> = {
   guest: 100,
   ngircd: 300,
   "guest-node": 100,
+  "guest-cbc": 100,
+  "guest-node-cbc": 100,
 };
 
 async function startSystem(name: SystemName, smp: number | undefined): Promise<BenchSystem> {
@@ -48,6 +50,19 @@ async function startSystem(name: SystemName, smp: number | undefined): Promise<B
         startGuestChat({ mode: "secure", devices: 1, crypto: "node", smp }),
       );
       return chatSystem(systemLabels["guest-node"], server);
+    }
+    // Secure mode's suite 1 (AES-CBC + HMAC-SHA256): what the chat used before suite 2.
+    case "guest-cbc": {
+      const server = await step("booting the guest with the chat on /dev/cryptodev0, suite 1", () =>
+        startGuestChat({ mode: "secure", devices: 1, smp, suites: [1] }),
+      );
+      return chatSystem(systemLabels["guest-cbc"], server);
+    }
+    case "guest-node-cbc": {
+      const server = await step("booting the guest with the chat on node:crypto, suite 1", () =>
+        startGuestChat({ mode: "secure", devices: 1, crypto: "node", smp, suites: [1] }),
+      );
+      return chatSystem(systemLabels["guest-node-cbc"], server);
     }
   }
 }
@@ -136,7 +151,10 @@ acknowledged and received by every other member; latency = send to receipt.
               provider; an ack survives SIGKILL), host-power (the same with
               --durability power: an fsync per group commit), guest (chat in the guest through /dev/cryptodev0),
               ngircd (Debian's IRC server), guest-node (chat in the guest
-              with node:crypto in the guest: what the device saves)
+              with node:crypto in the guest: what the device saves);
+              guest-cbc, guest-node-cbc: the same two with the server
+              limited to secure mode's suite 1 (AES-CBC + HMAC, two device
+              round trips per frame; the default, suite 2, is AES-GCM in one)
   --smp N     vCPUs of the guest (lab run's default otherwise)
   --handshakes N  secure handshakes per figure (default 200, 0: none): connections/s
               with 1 and 8 in flight, handshake alone and with a login (fewer:

@@ -18,6 +18,49 @@ describe("the Buildroot tree is verified", () => {
     await expect(buildrootTree(join(dir, "nothing"))).rejects.toBeInstanceOf(LabError);
   });
 
+  it("refuses a git clone whose HEAD is not the pinned commit", async () => {
+    const tree = join(dir, "buildroot-clone");
+    mkdirSync(join(tree, "support", "kconfig"), { recursive: true });
+    writeFileSync(join(tree, "Makefile"), `export BR2_VERSION := ${buildrootPin.version}\n`);
+    const { execFileSync } = await import("node:child_process");
+    const git = (...a: string[]) =>
+      execFileSync("git", ["-C", tree, "-c", "user.name=lab", "-c", "user.email=lab@lab", ...a]);
+    git("init", "-q");
+    git("add", "Makefile");
+    git("commit", "-qm", "not the release");
+    const head = execFileSync("git", ["-C", tree, "rev-parse", "HEAD"], {
+      encoding: "utf8",
+    }).trim();
+    // The Makefile says the right version: the commit id is what counts.
+    await expect(buildrootTree(tree)).rejects.toThrow(
+      new RegExp(`its HEAD is ${head}, expected commit ${buildrootPin.commit}`),
+    );
+  });
+
+  it("with nothing given and no shared tarball: one error naming --buildroot, $LAB_BUILDROOT and the download", async () => {
+    const before = process.env.LAB_BUILDROOT;
+    delete process.env.LAB_BUILDROOT;
+    try {
+      // A checkout with no shared/buildroot beside it or above it (a user's offline clone).
+      const checkout = join(dir, "clone-without-shared");
+      mkdirSync(checkout, { recursive: true });
+      const err = await buildrootTree(undefined, checkout).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(LabError);
+      const e = err as LabError;
+      expect(e.message).toMatch(/^no Buildroot tree: .*Buildroot 2025\.02\.16/);
+      expect(e.hint).toMatch(/--buildroot PATH/);
+      expect(e.hint).toMatch(/\$LAB_BUILDROOT/);
+      expect(e.hint).toMatch(/buildroot-2025\.02\.16\.tar\.xz/);
+      expect(e.hint).toMatch(/git clone --branch 2025\.02\.16/);
+      expect(e.hint).toContain(buildrootPin.commit);
+    } finally {
+      if (before !== undefined) process.env.LAB_BUILDROOT = before;
+    }
+  });
+
   it("accepts an unpacked tree of the pinned release", async () => {
     const tree = join(dir, "buildroot-pinned");
     mkdirSync(join(tree, "support", "kconfig"), { recursive: true });

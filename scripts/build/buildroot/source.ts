@@ -64,9 +64,12 @@ function mismatch(path: string, found: string): LabError {
   );
 }
 
-/** Verifies the given Buildroot and returns the folder to run make in. */
-export async function buildrootTree(flag?: string): Promise<string> {
-  const input = buildrootInput(flag);
+/**
+ * Verifies the given Buildroot and returns the folder to run make in.
+ * `checkout`: where the shared test input is looked for (the repository).
+ */
+export async function buildrootTree(flag?: string, checkout?: string): Promise<string> {
+  const input = buildrootInput(flag, checkout);
   if (!input) throw noBuildrootMessage();
   const { path, from } = input;
   if (!existsSync(path)) throw new LabError(`${from}: ${path} does not exist`);

@@ -23,7 +23,10 @@ import { slurmConf } from "./conf.ts";
  * by that mark (by pid, never by name: other engineers' processes share the
  * machine). The daemons run in the foreground as our children under
  * `setpriv --pdeathsig KILL`, so they die with the process that started
- * them even when it is killed.
+ * them even when it is killed. The folder holds `owner.pid`: a later
+ * `startCluster()` that finds a cluster folder whose owner is dead (a test
+ * run killed before its cleanup) kills what carries that folder's mark and
+ * removes it.
  */
 export interface SlurmCluster {
   dir: string;
@@ -63,6 +66,52 @@ export async function pidsWithEnv(name: string, value: string): Promise<number[]
   return out;
 }
 
+const folderPrefix = "lab-slurm-";
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Kills every process marked with `dir` (by pid), then removes `dir`. */
+async function sweep(dir: string): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const left = await pidsWithEnv(markVar, dir);
+    if (left.length === 0) break;
+    for (const pid of left) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(100);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes the test clusters left by runs that died before their cleanup:
+ * folders of ours whose owner.pid names a dead process (others' live
+ * clusters on this machine are left alone). Returns the folders removed.
+ */
+export async function sweepStaleClusters(parent = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const e of await readdir(parent).catch(() => [] as string[])) {
+    if (!e.startsWith(folderPrefix)) continue;
+    const dir = join(parent, e);
+    const owner = Number(await readFile(join(dir, "owner.pid"), "utf8").catch(() => "NaN"));
+    if (!Number.isInteger(owner) || pidAlive(owner)) continue;
+    await sweep(dir);
+    removed.push(dir);
+  }
+  return removed;
+}
+
 function alive(p: ChildProcess): boolean {
   return p.exitCode === null && p.signalCode === null;
 }
@@ -82,7 +131,9 @@ export async function startCluster(o: ClusterOptions = {}): Promise<SlurmCluster
   const cpus = o.cpus ?? 2;
   const partition = o.partition ?? "lab";
   const maxArraySize = o.maxArraySize ?? 1001;
-  const dir = await mkdtemp(join(tmpdir(), "lab-slurm-"));
+  await sweepStaleClusters();
+  const dir = await mkdtemp(join(tmpdir(), folderPrefix));
+  await writeFile(join(dir, "owner.pid"), `${process.pid}\n`);
   // munged insists that every folder above its socket be searchable by all
   await chmod(dir, 0o755);
   const node = hostname().split(".")[0] as string;
@@ -138,20 +189,8 @@ export async function startCluster(o: ClusterOptions = {}): Promise<SlurmCluster
         }
       }
     }
-    // job scripts and slurmstepd are not our children: find them by the mark
-    for (let i = 0; i < 20; i++) {
-      const left = await pidsWithEnv(markVar, dir);
-      if (left.length === 0) break;
-      for (const pid of left) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-      }
-      await sleep(100);
-    }
-    await rm(dir, { recursive: true, force: true });
+    // job scripts and slurmstepd are not our children: found by the mark
+    await sweep(dir);
   };
 
   try {

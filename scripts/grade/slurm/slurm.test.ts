@@ -1,7 +1,12 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { LabError } from "../../lib/errors.ts";
 import { checkArraySize, noSbatchError, onPath, parseConfig, slurmError } from "./client.ts";
+import { pidsWithEnv, sweepStaleClusters } from "./cluster.ts";
 import { slurmConf } from "./conf.ts";
 import { probeCommand, probeVerdict } from "./probe.ts";
 import { checkTimeLimit } from "./run.ts";
@@ -222,5 +227,38 @@ describe("the test cluster's slurm.conf", () => {
     expect(c).toContain("AuthInfo=socket=/tmp/x/munge/socket\n");
     expect(c).toContain("MaxArraySize=4\n");
     expect(c).toContain("NodeName=h NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n");
+  });
+});
+
+describe("a test cluster left by a killed run", () => {
+  it("is swept by the next one: its marked processes killed, its folder removed; a live one kept", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "lab-slurm-sweep-"));
+    try {
+      const stale = join(parent, "lab-slurm-stale");
+      const live = join(parent, "lab-slurm-live");
+      await mkdir(stale);
+      await mkdir(live);
+      // a dead owner: a process that has exited
+      const gone = spawn("true");
+      await new Promise((r) => gone.once("exit", r));
+      await writeFile(join(stale, "owner.pid"), `${gone.pid}\n`);
+      await writeFile(join(live, "owner.pid"), `${process.pid}\n`);
+      // a job process of the stale cluster, carrying its mark
+      const job = spawn("sleep", ["60"], {
+        env: { ...process.env, LAB_SLURM_CLUSTER: stale },
+        stdio: "ignore",
+      });
+      const ended = new Promise((r) => job.once("exit", (_c, sig) => r(sig)));
+      for (let i = 0; i < 50 && (await pidsWithEnv("LAB_SLURM_CLUSTER", stale)).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await pidsWithEnv("LAB_SLURM_CLUSTER", stale)).toEqual([job.pid]);
+
+      expect(await sweepStaleClusters(parent)).toEqual([stale]);
+      expect(await ended).toBe("SIGKILL");
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });

@@ -13,11 +13,10 @@ import { readBatch, stageDir } from "./stage.ts";
  * submission `id` of the batch staged under OUT/.slurm with the same
  * single-submission grader as a local `lab grade` (gradeOne), into
  * OUT/.slurm/tasks/<id>/<name>/, its scratch under $TMPDIR (the job script
- * points it at a fresh folder on the node). `slot` picks the sandbox uid,
- * unique among the tasks running on this node (the job script holds a
- * per-node lock on it).
+ * points it at a fresh folder on the node). The sandbox uid comes from this
+ * process's pid (sandboxUid, slot 0), so tasks sharing a node never share one.
  */
-export async function gradeTask(out: string, id: number, slot: number): Promise<number> {
+export async function gradeTask(out: string, id: number): Promise<number> {
   const batch = await readBatch(out);
   if (!batch) throw new LabError(`no batch staged under ${stageDir(out)}`);
   const sub = batch.submissions[id];
@@ -32,7 +31,7 @@ export async function gradeTask(out: string, id: number, slot: number): Promise<
     rubricText: text,
     outDir: join(stageDir(out), "tasks", String(id)),
     workDir: join(tmpdir(), "work"),
-    slot,
+    slot: 0,
     accel,
     name: sub.name,
     progress: (phase) => process.stdout.write(`lab: ${sub.name}: ${phase}\n`),
@@ -43,15 +42,15 @@ export async function gradeTask(out: string, id: number, slot: number): Promise<
   return 0;
 }
 
-/** argv: OUT TASK_ID SLOT */
+/** argv: OUT TASK_ID */
 export async function main(argv: string[]): Promise<number> {
-  const [out, id, slot] = argv;
-  if (!out || !/^\d+$/.test(id ?? "") || !/^\d+$/.test(slot ?? "")) {
-    process.stderr.write("usage: task.mjs OUT TASK_ID SLOT\n");
+  const [out, id] = argv;
+  if (!out || !/^\d+$/.test(id ?? "")) {
+    process.stderr.write("usage: task.mjs OUT TASK_ID\n");
     return 2;
   }
   try {
-    return await gradeTask(out, Number(id), Number(slot));
+    return await gradeTask(out, Number(id));
   } catch (e) {
     const err = e as LabError;
     process.stderr.write(

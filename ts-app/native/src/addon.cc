@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Device", Device::Init(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("CRYPTO_AES_CBC", Napi::Number::New(env, CRYPTO_AES_CBC));
+  c.Set("CRYPTO_AES_GCM", Napi::Number::New(env, CRYPTO_AES_GCM));
   c.Set("CRYPTO_SHA2_256_HMAC", Napi::Number::New(env, CRYPTO_SHA2_256_HMAC));
   c.Set("COP_ENCRYPT", Napi::Number::New(env, COP_ENCRYPT));
   c.Set("COP_DECRYPT", Napi::Number::New(env, COP_DECRYPT));

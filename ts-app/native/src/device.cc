@@ -19,6 +19,7 @@ Napi::Function Device::Init(Napi::Env env) {
           InstanceMethod<&Device::CreateSession>("createSession"),
           InstanceMethod<&Device::FreeSession>("freeSession"),
           InstanceMethod<&Device::Crypt>("crypt"),
+          InstanceMethod<&Device::AuthCrypt>("authCrypt"),
           InstanceMethod<&Device::Close>("close"),
           InstanceAccessor<&Device::GetInflight>("inflight"),
           InstanceAccessor<&Device::GetPath>("path"),
@@ -121,6 +122,28 @@ Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
   if (!rejected.IsNull()) return rejected;
   return (new CryptWorker(this, ses, static_cast<uint16_t>(op), std::move(iv),
                           std::move(src), mac_len))
+      ->Start();
+}
+
+// authCrypt(ses, op, iv, aad, src, tagLen): Promise<Buffer | null>
+//   CIOCAUTHCRYPT on an AEAD session: encrypting, resolves to ciphertext ||
+//   tag; decrypting (src = ciphertext || tag), to the plaintext, or null
+//   when the tag does not verify.
+Napi::Value Device::AuthCrypt(const Napi::CallbackInfo &info) {
+  uint32_t ses = U32Arg(info, 0, "ses");
+  uint32_t op = U32Arg(info, 1, "op");
+  if (op != COP_ENCRYPT && op != COP_DECRYPT)
+    throw Napi::RangeError::New(info.Env(), "op must be COP_ENCRYPT or COP_DECRYPT");
+  Bytes iv = BytesArg(info, 2, "iv", false);
+  Bytes aad = BytesArg(info, 3, "aad", false);
+  Bytes src = BytesArg(info, 4, "src", false);
+  uint32_t tag_len = U32Arg(info, 5, "tagLen");
+  if (tag_len == 0 || tag_len > AALG_MAX_RESULT_LEN)
+    throw Napi::RangeError::New(info.Env(), "tagLen must be 1..64");
+  Napi::Value rejected = RejectIfNotOpen(info.Env(), "CIOCAUTHCRYPT");
+  if (!rejected.IsNull()) return rejected;
+  return (new AuthCryptWorker(this, ses, static_cast<uint16_t>(op), std::move(iv),
+                              std::move(aad), std::move(src), tag_len))
       ->Start();
 }
 

@@ -40,6 +40,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value CreateSession(const Napi::CallbackInfo &info);
   Napi::Value FreeSession(const Napi::CallbackInfo &info);
   Napi::Value Crypt(const Napi::CallbackInfo &info);
+  Napi::Value AuthCrypt(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
   Napi::Value GetInflight(const Napi::CallbackInfo &info);
   Napi::Value GetPath(const Napi::CallbackInfo &info);

@@ -133,4 +133,46 @@ Napi::Value CryptWorker::Result(Napi::Env env) {
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
 }
 
+void AuthCryptWorker::Execute() {
+  bool enc = op_ == COP_ENCRYPT;
+  if (!enc && src_.size() < tag_len_) {
+    Fail(EINVAL);
+    return;
+  }
+  size_t out = enc ? src_.size() + tag_len_ : src_.size() - tag_len_;
+  // Never hand the driver a NULL buffer, even for zero bytes.
+  dst_.resize(out ? out : 1);
+  uint8_t empty = 0;
+  struct crypt_auth_op caop = {};
+  caop.ses = ses_;
+  caop.op = op_;
+  caop.flags = COP_FLAG_NONE;
+  caop.len = static_cast<__u32>(src_.size());
+  caop.auth_len = static_cast<__u32>(aad_.size());
+  caop.auth_src = aad_.empty() ? nullptr : aad_.data();
+  caop.src = src_.empty() ? &empty : src_.data();
+  caop.dst = dst_.data();
+  caop.tag_len = tag_len_;
+  caop.iv = iv_.empty() ? nullptr : iv_.data();
+  caop.iv_len = static_cast<__u32>(iv_.size());
+  if (IoctlRetry(fd_, CIOCAUTHCRYPT, &caop) < 0) {
+    if (errno == EBADMSG && !enc) {
+      bad_tag_ = true;
+      return;
+    }
+    Fail(errno);
+    return;
+  }
+  if (caop.len != out) {
+    Fail(EIO);  // the driver answered another length than the layout's
+    return;
+  }
+  dst_.resize(out);
+}
+
+Napi::Value AuthCryptWorker::Result(Napi::Env env) {
+  if (bad_tag_) return env.Null();
+  return Napi::Buffer<uint8_t>::Copy(env, dst_.data(), dst_.size());
+}
+
 }  // namespace vcryptodev

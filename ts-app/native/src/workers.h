@@ -116,6 +116,32 @@ class CryptWorker : public DeviceWorker {
   Bytes iv_, src_, dst_, mac_;
 };
 
+// CIOCAUTHCRYPT on an AEAD (AES-GCM) session, cryptodev-linux's layout:
+// encrypting, dst = ciphertext || tag; decrypting, src = ciphertext || tag
+// and dst the plaintext. A tag that does not verify resolves to null
+// (EBADMSG: the driver released nothing); other errors reject.
+class AuthCryptWorker : public DeviceWorker {
+ public:
+  AuthCryptWorker(Device *dev, uint32_t ses, uint16_t op, Bytes iv, Bytes aad,
+                  Bytes src, uint32_t tag_len)
+      : DeviceWorker(dev, "ioctl", "CIOCAUTHCRYPT"),
+        ses_(ses),
+        op_(op),
+        tag_len_(tag_len),
+        iv_(std::move(iv)),
+        aad_(std::move(aad)),
+        src_(std::move(src)) {}
+
+ private:
+  void Execute() override;
+  Napi::Value Result(Napi::Env env) override;
+  uint32_t ses_;
+  uint16_t op_;
+  uint32_t tag_len_;
+  bool bad_tag_ = false;
+  Bytes iv_, aad_, src_, dst_;
+};
+
 }  // namespace vcryptodev
 
 #endif  // VCRYPTODEV_BINDING_WORKERS_H

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { ChatError, ChatUsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { common, defaultKnownHostsPath, num, type Values } from "./options.ts";
+import { common, defaultKnownHostsPath, num, suitesOf, type Values } from "./options.ts";
 
 /** How the client checks the server's host key: a pinned key, else the known-hosts file. */
 async function hostKeyPolicy(v: Values, log: Logger) {
@@ -44,6 +44,7 @@ export async function client(v: Values): Promise<number> {
             port: c.port,
             provider: c.provider,
             hostKeys: await hostKeyPolicy(v, c.log),
+            suites: suitesOf(v.suites ?? process.env.CHAT_SUITES),
           })
         : await connectClassic({
             host: c.host,

@@ -10,6 +10,7 @@ import { ChatUsageError } from "../errors.ts";
 import { parseProviderName, selectProvider } from "../crypto/select.ts";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import { createLogger, parseLevel, serverLogRate, type Logger } from "../log.ts";
+import { isSuite, suites, type Suite } from "../protocol/secure.ts";
 import type { Durability } from "../store/sqlite.ts";
 
 export const defaultPort = 7777;
@@ -33,6 +34,12 @@ common options:
   --key HEX --iv HEX      classic mode: AES-128 key and IV, 32 hex digits each
                                                         [env CHAT_KEY, CHAT_IV]
   --log-level error|warn|info|debug                     [env CHAT_LOG_LEVEL]
+  --suites LIST           secure mode's record protections, comma-separated ids:
+                          2 AES-128-GCM (one device round trip per frame),
+                          1 AES-128-CBC + HMAC-SHA256 (two). A client offers
+                          them in this order (default 2,1); a server accepts
+                          only these (default all) and takes the client's
+                          first acceptable one           [env CHAT_SUITES]
 
 server options:
   --db PATH               SQLite database, created 0600 (default $XDG_DATA_HOME or
@@ -100,6 +107,7 @@ export const options = {
   "password-file": { type: "string" },
   register: { type: "boolean" },
   linger: { type: "string" },
+  suites: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -155,6 +163,18 @@ export function msgRate(v: string | undefined): { burst: number; perMinute: numb
 export function durabilityOf(v: string | undefined): Durability {
   if (v === undefined || v === "process" || v === "power") return v ?? "process";
   throw new ChatUsageError("--durability must be process or power");
+}
+
+/** --suites: secure mode's suite ids, in order, each once; undefined: the default. */
+export function suitesOf(v: string | undefined): Suite[] | undefined {
+  if (v === undefined || v === "") return undefined;
+  const ids = v.split(",").map((x) => Number(x.trim()));
+  const bad = ids.filter((n) => !Number.isInteger(n) || !isSuite(n));
+  if (bad.length || new Set(ids).size !== ids.length)
+    throw new ChatUsageError(
+      `--suites must list suite ids among ${Object.keys(suites).join(",")} once each (got '${v}')`,
+    );
+  return ids.filter(isSuite);
 }
 
 export interface Common {

@@ -1,6 +1,14 @@
 /** `chat server`: opens the store, listens, runs until SIGINT/SIGTERM. */
 import { ChatError } from "../errors.ts";
-import { common, defaultDbPath, durabilityOf, msgRate, num, type Values } from "./options.ts";
+import {
+  common,
+  defaultDbPath,
+  durabilityOf,
+  msgRate,
+  num,
+  suitesOf,
+  type Values,
+} from "./options.ts";
 
 export async function server(v: Values): Promise<number> {
   const c = await common(v, "server");
@@ -9,6 +17,7 @@ export async function server(v: Values): Promise<number> {
   const { ChatServer } = await import("../server/server.ts");
   const rate = msgRate(v["msg-rate"]);
   const durability = durabilityOf(v.durability ?? process.env.CHAT_DURABILITY);
+  const acceptSuites = suitesOf(v.suites ?? process.env.CHAT_SUITES);
   let store;
   try {
     store = openSqliteStore(dbPath, {
@@ -30,6 +39,7 @@ export async function server(v: Values): Promise<number> {
     log: c.log,
     classicKey: c.key,
     classicIv: c.iv,
+    suites: acceptSuites,
     limits: {
       maxConnections: num(v["max-conns"], "max-conns", 1024, 1),
       maxConnectionsPerAddress: num(v["max-conns-per-addr"], "max-conns-per-addr", 256, 1),

@@ -7,6 +7,7 @@ import { ChatError } from "../errors.ts";
 import type { CryptoProvider } from "../crypto/provider.ts";
 import { Command, FIELD_SIZE } from "../protocol/classic.ts";
 import type { Push } from "../protocol/messages.ts";
+import type { Suite } from "../protocol/secure.ts";
 import { ClassicClient } from "./classic-client.ts";
 import type { ClientCommand } from "./commands.ts";
 import type { HostKeyPolicy } from "./host-keys.ts";
@@ -36,6 +37,7 @@ export async function connectSecure(opts: {
   port: number;
   provider: CryptoProvider;
   hostKeys: HostKeyPolicy;
+  suites?: Suite[];
 }): Promise<ClientBackend & { serverKey: string }> {
   const c = await SecureClient.connect(opts);
   return {

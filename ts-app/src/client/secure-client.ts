@@ -19,6 +19,7 @@ import {
   parseClearAlert,
   seal,
   type SessionKeys,
+  type Suite,
 } from "../protocol/secure.ts";
 import { endSocket } from "./end-socket.ts";
 import type { HostKeyPolicy } from "./host-keys.ts";
@@ -33,6 +34,8 @@ export interface SecureClientOptions {
   timeoutMs?: number;
   /** Local address to connect from. */
   localAddress?: string;
+  /** Suites offered, most preferred first (default: protocol/secure.ts defaultSuites). */
+  suites?: Suite[];
 }
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
@@ -79,7 +82,7 @@ export class SecureClient {
         socket.destroy();
         reject(new ChatError("timeout", `no handshake with ${opts.host}:${opts.port} in time`));
       }, opts.timeoutMs ?? 10_000);
-      const hs = startClientHandshake();
+      const hs = startClientHandshake(opts.suites);
       let settled = false;
       const fail = (e: Error) => {
         clearTimeout(timer);

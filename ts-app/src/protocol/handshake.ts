@@ -28,7 +28,7 @@
  *
  * Keys: shared = X25519(own ephemeral, peer share) (an all-zero result is
  * refused); th = SHA-256(CH || SH); okm = HKDF-SHA256(ikm = shared, salt =
- * th, info = "cryptodev-lab chat v2 keys" || suite, 96 bytes), split by the
+ * th, info = "cryptodev-lab chat v2 keys" || suite, 96 or 56 bytes), split by the
  * suite (protocol/secure.ts). The HKDF's HMACs run through the crypto
  * provider; X25519, Ed25519 and SHA-256 in node:crypto. The ephemeral
  * private keys live only in the handshake's scope: once both sides have
@@ -52,7 +52,14 @@ import {
   type Ephemeral,
   type HostKey,
 } from "./keys.ts";
-import { deriveSessionKeys, suites, type SessionKeys, type Suite } from "./secure.ts";
+import {
+  defaultSuites,
+  deriveSessionKeys,
+  isSuite,
+  suites,
+  type SessionKeys,
+  type Suite,
+} from "./secure.ts";
 
 export const PROTOCOL_VERSION = 2;
 /** The wire mode bound into the transcript (classic mode has no handshake). */
@@ -171,18 +178,23 @@ export interface ServerHandshake {
   suite: Suite;
 }
 
+/** Every suite this side implements (a server accepts these unless told otherwise). */
+export const allSuites = Object.keys(suites).map(Number).filter(isSuite);
+
 /**
- * Answers a client hello: picks the first of the client's suites the
- * server supports, signs the transcript, derives the session keys.
- * Throws ChatError("bad_hello") for a malformed or unacceptable hello.
+ * Answers a client hello: picks the first of the client's suites that is
+ * in `accept` (default: every suite implemented), signs the transcript,
+ * derives the session keys. Throws ChatError("bad_hello") for a malformed
+ * or unacceptable hello.
  */
 export async function serverHandshake(
   p: CryptoProvider,
   hostKey: HostKey,
   clientHello: Frame,
+  accept: readonly Suite[] = allSuites,
 ): Promise<ServerHandshake> {
   const ch = parseClientHello(clientHello);
-  const suite = ch.suites.find((s): s is Suite => s in suites);
+  const suite = ch.suites.find((s): s is Suite => isSuite(s) && accept.includes(s));
   if (suite === undefined)
     throw new ChatError("bad_hello", `no common cipher suite (offered ${ch.suites.join(",")})`);
   const eph = newEphemeral();
@@ -209,7 +221,7 @@ export interface ClientHandshake {
   suites: Suite[];
 }
 
-export function startClientHandshake(offer: Suite[] = [1]): ClientHandshake {
+export function startClientHandshake(offer: Suite[] = defaultSuites): ClientHandshake {
   const ephemeral = newEphemeral();
   const hello = encodeClientHello({
     version: PROTOCOL_VERSION,

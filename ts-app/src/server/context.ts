@@ -2,6 +2,7 @@ import type { CryptoProvider } from "../crypto/provider.ts";
 import type { Logger } from "../log.ts";
 import type { ChatModel } from "../model/chat.ts";
 import type { HostKey } from "../protocol/keys.ts";
+import type { Suite } from "../protocol/secure.ts";
 import type { Authenticator } from "./auth.ts";
 import type { Connection } from "./connection.ts";
 import type { Hub } from "./hub.ts";
@@ -17,6 +18,8 @@ export interface ServerContext {
   limits: ServerLimits;
   /** Secure mode: the server's Ed25519 identity. */
   hostKey?: HostKey;
+  /** Secure mode: the suites accepted (default: every one implemented). */
+  suites?: Suite[];
   /** Classic mode: AES-128 key and IV. */
   classicKey?: Buffer;
   classicIv?: Buffer;

@@ -157,11 +157,11 @@ export class SecureSession implements Session {
     if (f.kind !== FrameKind.HELLO) throw new ChatError("bad_hello", "expected a client hello");
     const { provider, hostKey } = this.ctx;
     if (!hostKey) throw new ChatError("internal", "secure mode without a host key");
-    const hs = await serverHandshake(provider, hostKey, f);
+    const hs = await serverHandshake(provider, hostKey, f, this.ctx.suites);
     this.keys = hs.keys;
     this.reader.setMaxFrame(PREAUTH_MAX_FRAME);
     this.conn.write(hs.reply);
-    this.conn.log.debug("handshake done");
+    this.conn.log.debug(`handshake done, suite ${hs.suite}`);
   }
 
   /** Runs one request; errors of the chat model become error responses. */

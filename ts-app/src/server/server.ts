@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { ChatModel } from "../model/chat.ts";
 import { PasswordHasher } from "../model/password.ts";
 import { HostKey } from "../protocol/keys.ts";
-import { encodeClearAlert } from "../protocol/secure.ts";
+import { encodeClearAlert, type Suite } from "../protocol/secure.ts";
 import type { ChatStore } from "../store/store.ts";
 import { Admission } from "./admission.ts";
 import { Authenticator } from "./auth.ts";
@@ -37,6 +37,8 @@ export interface ServerOptions {
   /** Classic mode: AES-128 key and IV, 16 bytes each. */
   classicKey?: Buffer;
   classicIv?: Buffer;
+  /** Secure mode: the suites accepted (default: every one implemented). */
+  suites?: Suite[];
   limits?: Partial<Limits>;
   /** Password hashing; by default one of the server's own, closed by stop(). */
   hasher?: PasswordHasher;
@@ -98,6 +100,7 @@ export class ChatServer {
       hostKey: this.hostKey,
       classicKey: opts.classicKey,
       classicIv: opts.classicIv,
+      suites: opts.suites,
       loggedIn: (conn) => {
         if (this.authenticated.has(conn.id)) return;
         this.authenticated.add(conn.id);
