@@ -55,9 +55,10 @@ export const labTasks: readonly LabTask[] = [
     title: "the chat encrypted through /dev/crypto",
     goal:
       "Every cipher operation of the chat goes through a CryptoProvider. You write the " +
-      "`cryptodev` provider: AES-CBC and HMAC-SHA256 as cryptodev-linux ioctls (CIOCGSESSION, " +
-      "CIOCCRYPT, CIOCFSESSION) on /dev/cryptodevN through the given native binding, byte for " +
-      "byte what node:crypto gives.",
+      "`cryptodev` provider: AES-GCM in one CIOCAUTHCRYPT per frame (the secure chat's suite 2), " +
+      "and AES-CBC and HMAC-SHA256 with CIOCCRYPT (suite 1, the fallback), as cryptodev-linux " +
+      "ioctls (CIOCGSESSION, CIOCCRYPT, CIOCAUTHCRYPT, CIOCFSESSION) on /dev/cryptodevN through " +
+      "the given native binding, byte for byte what node:crypto gives.",
     folders: ["ts-app/src/crypto"],
     tests: [
       {
