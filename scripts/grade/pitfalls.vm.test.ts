@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { optInSkip } from "../lib/opt-in.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,13 +18,7 @@ import { referenceDevice, referenceDriver } from "./test/fixtures.ts";
  */
 
 const pitfalls = await loadPitfalls();
-const unavailable =
-  optInSkip(
-    "LAB_TEST_PITFALLS",
-    "8 submissions, ~9 min; last run 7/8 green before main's wait.concurrent fix, not rerun since",
-  ) ??
-  vmUnavailable() ??
-  sandboxUnavailable();
+const unavailable = vmUnavailable() ?? sandboxUnavailable();
 
 describe.skipIf(unavailable !== undefined)(
   `pitfall variants${unavailable ? ` (skipped: ${unavailable})` : ""}`,
