@@ -27,7 +27,7 @@ export const referenceOnly: readonly string[] = [
   // the rubric (hidden items), pitfall fixtures, and the grader's tests that read them
   "grading/**",
   "scripts/grade/fixtures/**",
-  "scripts/grade/test/**",
+  "scripts/grade/**/test/**",
   "scripts/grade/**/*.test.ts",
   "scripts/handout/*.test.ts",
   "scripts/handout/*.vm.test.ts",
