@@ -34,9 +34,9 @@
  *                                                mac[mac_len]
  *   SESSION_INFO    -                            struct
  *                                                virtio_cryptodev_session_info
- *   AUTHCRYPT (v2)  struct virtio_cryptodev_aead dst[dst_len] iv[iv_out_len]
+ *   AUTHCRYPT (v2)  struct virtio_cryptodev_aead dst[dst_len]
  *                   iv[iv_len] auth[auth_len]    tag (SRTP encrypt: tag_len)
- *                   src[src_len] (not SRTP)
+ *                   src[src_len] (not SRTP)      iv[iv_out_len]
  *                   tag (SRTP decrypt: tag_len)
  *
  * Versions. Every request carries the version it is written in; the
@@ -79,8 +79,11 @@
  *   dst is the plaintext.
  * tag_len (1..digest size for HMAC kinds) may truncate the tag. A tag or
  * padding that does not check is -EBADMSG and nothing is written but the
- * response. The next IV is written as for CRYPT (F_WRITE_IV). iv_len 0
- * uses the session's running IV (CBC, CTR only; GCM requires its IV).
+ * response. The next IV is written as for CRYPT (F_WRITE_IV, TLS and SRTP
+ * kinds only: iv_out_len is then the cipher's IV size; an AEAD cipher's IV
+ * does not chain, and F_WRITE_IV with it is -EINVAL), after the SRTP tag
+ * when there is one. iv_len 0 uses the session's running IV (CBC, CTR
+ * only; GCM requires its IV).
  *
  * Algorithm numbers are those of the cryptodev-linux ABI (CRYPTO_AES_CBC =
  * 11, ...; see include/crypto/cryptodev.h). A failed request carries a

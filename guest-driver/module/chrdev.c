@@ -384,6 +384,11 @@ out:
  * or the plaintext's (decrypt) length; SRTP-type (CTR/NULL + HMAC, in
  * place inside auth_src): the tag is read from or written to tag. A tag
  * or padding that does not check is -EBADMSG and nothing is copied back.
+ * COP_FLAG_WRITE_IV with an IV, as cryptodev-linux: on success the
+ * cipher's IV after the operation goes back to caop.iv (TLS: the last
+ * ciphertext block; SRTP: the CTR counter advanced; GCM leaves its IV as
+ * it was, so the caller's IV is written back unchanged); on a failure
+ * nothing is. Without an IV (the session's running one) nothing is either.
  * @pcaop was copied in; on success it holds what goes back to the caller.
  * Everything is copied (no zero copy): auth, src and the SRTP tag form one
  * device-readable buffer.
@@ -395,9 +400,12 @@ static long vcd_ioc_authcrypt(struct vcd_file *vf, struct crypt_auth_op *pcaop)
 	struct vcd_request *req;
 	struct vcd_session s;
 	u32 kind, iv_len, tag_len, in_len, dst_len, bs, off = 0, result;
-	bool enc, srtp;
+	u32 tag_out, iv_out_len = 0;
+	bool enc, srtp, iv_back;
 	int err;
 
+	BUILD_BUG_ON(sizeof(req->out_small) <
+		     VIRTIO_CRYPTODEV_MAX_TAG_LEN + VIRTIO_CRYPTODEV_MAX_IV_LEN);
 	err = vcd_session_get(vf, caop.ses, &s);
 	if (err)
 		return err;
@@ -414,6 +422,10 @@ static long vcd_ioc_authcrypt(struct vcd_file *vf, struct crypt_auth_op *pcaop)
 		return -EINVAL;	/* TLS and SRTP work in place */
 	tag_len = caop.tag_len ?: (s.mac ? s.digest_len : 16);
 	iv_len = caop.iv ? s.iv_len : 0;
+	iv_back = iv_len && (caop.flags & COP_FLAG_WRITE_IV);
+	/* TLS and SRTP chain: the device returns the next IV; GCM's stays */
+	if (iv_back && kind)
+		iv_out_len = iv_len;
 	bs = s.block_size;
 	if (caop.len > vf->vcd->max_data_len ||
 	    tag_len > VIRTIO_CRYPTODEV_MAX_TAG_LEN)
@@ -454,16 +466,20 @@ static long vcd_ioc_authcrypt(struct vcd_file *vf, struct crypt_auth_op *pcaop)
 	req->hdr.cop = cpu_to_le16(caop.op);
 	req->hdr.flags = cpu_to_le16((kind == COP_FLAG_AEAD_TLS_TYPE ?
 				      VIRTIO_CRYPTODEV_F_AEAD_TLS : 0) |
-				     (srtp ? VIRTIO_CRYPTODEV_F_AEAD_SRTP : 0));
+				     (srtp ? VIRTIO_CRYPTODEV_F_AEAD_SRTP : 0) |
+				     (iv_out_len ? VIRTIO_CRYPTODEV_F_WRITE_IV : 0));
 	req->hdr.src_len = cpu_to_le32(caop.len);
 	req->hdr.iv_len = cpu_to_le32(iv_len);
 	req->hdr.dst_len = cpu_to_le32(dst_len);
+	req->hdr.iv_out_len = cpu_to_le32(iv_out_len);
 	aead = (struct virtio_cryptodev_aead *)req->in_small;
 	aead->auth_len = cpu_to_le32(caop.auth_len);
 	aead->tag_len = cpu_to_le32(tag_len);
 	aead->src_offset = cpu_to_le32(off);
 	req->in_len = sizeof(*aead) + iv_len;
-	req->out_len = srtp && enc ? tag_len : 0;
+	/* after dst: the SRTP tag (encrypting), then the next IV */
+	tag_out = srtp && enc ? tag_len : 0;
+	req->out_len = tag_out + iv_out_len;
 
 	err = -EFAULT;
 	if (iv_len && copy_from_user(req->in_small + sizeof(*aead), caop.iv,
@@ -497,7 +513,14 @@ static long vcd_ioc_authcrypt(struct vcd_file *vf, struct crypt_auth_op *pcaop)
 	err = -EFAULT;
 	if (vcd_buf_copy_out(&req->dst, 0, caop.dst, result))
 		goto out;
-	if (srtp && enc && copy_to_user(caop.tag, req->out_small, tag_len))
+	if (tag_out && copy_to_user(caop.tag, req->out_small, tag_out))
+		goto out;
+	if (iv_out_len &&
+	    copy_to_user(caop.iv, req->out_small + tag_out, iv_out_len))
+		goto out;
+	/* GCM: the IV as the caller gave it (req->in_small holds the copy) */
+	if (iv_back && !iv_out_len &&
+	    copy_to_user(caop.iv, req->in_small + sizeof(*aead), iv_len))
 		goto out;
 	caop.len = result;
 	caop.tag_len = tag_len;

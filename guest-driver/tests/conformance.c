@@ -782,6 +782,147 @@ static int t_aead_tls_srtp(void)
 	return PASS;
 }
 
+/* @iv plus @n as one 128-bit big-endian counter (CTR's next IV) */
+static void ctr_add(uint8_t *iv, uint32_t n)
+{
+	int i;
+
+	for (i = 15; i >= 0 && n; i--) {
+		n += iv[i];
+		iv[i] = (uint8_t)n;
+		n >>= 8;
+	}
+}
+
+/*
+ * COP_FLAG_WRITE_IV on CIOCAUTHCRYPT, as cryptodev-linux defines it: with an
+ * IV, the cipher's IV after the operation goes back to caop.iv on success
+ * (TLS-type: the last ciphertext block, encrypting and decrypting;
+ * SRTP-type: the CTR counter advanced by the blocks used, a partial one
+ * included; GCM: unchanged); without the flag, or on -EBADMSG, the caller's
+ * IV is left alone.
+ */
+static int t_aead_write_iv(void)
+{
+	uint8_t key[16] = { 3, 1, 4 }, mackey[20] = { 2, 7 }, aad[20], iv0[16];
+	uint8_t ivb[16], last[16], rec[256], pkt[12 + 100], tag[10];
+	uint8_t pt[60], a[76], b[76];
+	struct crypt_auth_op caop;
+	uint32_t ses, n = 100, rl;
+	int fd = open_dev(dev0);
+
+	CHECK(fd >= 0, "no %s", dev0);
+	fill(aad, sizeof(aad), 21);
+	fill(iv0, sizeof(iv0), 22);
+
+	/* TLS-type: CBC chains on the last ciphertext block */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CBC, key, 16, CRYPTO_SHA1_HMAC, mackey,
+			    20, &ses), 0);
+	fill(rec, n, 23);
+	memcpy(ivb, iv0, 16);
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.flags = COP_FLAG_AEAD_TLS_TYPE;
+	caop.len = n;
+	caop.auth_src = aad;
+	caop.auth_len = 13;
+	caop.src = caop.dst = rec;
+	caop.iv = ivb;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(!memcmp(ivb, iv0, 16), "TLS: IV written back without the flag");
+	rl = caop.len;
+	caop.op = COP_DECRYPT;
+	caop.flags = COP_FLAG_AEAD_TLS_TYPE | COP_FLAG_WRITE_IV;
+	memcpy(last, rec + rl - 16, 16);
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == n, "TLS decrypt len %u", caop.len);
+	CHECK(!memcmp(ivb, last, 16),
+	      "TLS decrypt: IV is not the last ciphertext block");
+	memcpy(ivb, iv0, 16);
+	caop.op = COP_ENCRYPT;
+	caop.len = n;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == rl && !memcmp(rec + rl - 16, last, 16),
+	      "TLS encrypt with the flag: another record");
+	CHECK(!memcmp(ivb, last, 16),
+	      "TLS encrypt: IV is not the last ciphertext block");
+	/* -EBADMSG: the IV stays as given */
+	rec[5] ^= 1;
+	memcpy(ivb, iv0, 16);
+	caop.op = COP_DECRYPT;
+	caop.len = rl;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	CHECK(!memcmp(ivb, iv0, 16), "TLS: IV written back on -EBADMSG");
+	/* no IV (the session's running one): nothing to write, no error */
+	caop.op = COP_ENCRYPT;
+	caop.len = n;
+	caop.iv = NULL;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK_ERR(sess_close(fd, ses), 0);
+
+	/* SRTP-type: CTR's counter advanced by ceil(100 / 16) = 7 blocks */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_CTR, key, 16, CRYPTO_SHA1_HMAC, mackey,
+			    20, &ses), 0);
+	fill(pkt, sizeof(pkt), 24);
+	memcpy(ivb, iv0, 16);
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.flags = COP_FLAG_AEAD_SRTP_TYPE | COP_FLAG_WRITE_IV;
+	caop.len = n;
+	caop.auth_src = pkt;
+	caop.auth_len = 12 + n;
+	caop.src = caop.dst = pkt + 12;
+	caop.tag = tag;
+	caop.tag_len = 10;
+	caop.iv = ivb;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	memcpy(last, iv0, 16);
+	ctr_add(last, 7);
+	CHECK(!memcmp(ivb, last, 16), "SRTP encrypt: IV is not the counter + 7");
+	memcpy(ivb, iv0, 16);
+	caop.op = COP_DECRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(!memcmp(ivb, last, 16), "SRTP decrypt: IV is not the counter + 7");
+	fill(rec, sizeof(pkt), 24);
+	CHECK(!memcmp(pkt, rec, sizeof(pkt)), "SRTP decrypt with the flag");
+	memcpy(ivb, iv0, 16);
+	caop.op = COP_ENCRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	tag[0] ^= 1;
+	memcpy(ivb, iv0, 16);
+	caop.op = COP_DECRYPT;
+	CHECK_ERR(authcrypt(fd, &caop), -EBADMSG);
+	CHECK(!memcmp(ivb, iv0, 16), "SRTP: IV written back on -EBADMSG");
+	CHECK_ERR(sess_close(fd, ses), 0);
+
+	/* GCM: the IV does not chain; written back as it was */
+	CHECK_ERR(sess_open(fd, CRYPTO_AES_GCM, key, 16, 0, NULL, 0, &ses), 0);
+	fill(pt, sizeof(pt), 25);
+	memset(&caop, 0, sizeof(caop));
+	caop.ses = ses;
+	caop.op = COP_ENCRYPT;
+	caop.len = 60;
+	caop.auth_src = aad;
+	caop.auth_len = 20;
+	caop.src = pt;
+	caop.dst = a;
+	memcpy(ivb, iv0, 12);
+	caop.iv = ivb;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	caop.flags = COP_FLAG_WRITE_IV;
+	caop.len = 60;
+	caop.dst = b;
+	CHECK_ERR(authcrypt(fd, &caop), 0);
+	CHECK(caop.len == 76 && !memcmp(a, b, 76),
+	      "GCM with the flag: another output");
+	CHECK(!memcmp(ivb, iv0, 12), "GCM: IV changed by COP_FLAG_WRITE_IV");
+	CHECK_ERR(sess_close(fd, ses), 0);
+	close(fd);
+	return PASS;
+}
+
 /* -------------------------------------------------------------- roundtrip */
 
 static void fill(uint8_t *p, size_t n, uint32_t seed)
@@ -2226,6 +2367,7 @@ static const struct test tests[] = {
 	{ "hash.sessinfo", "CIOCGSESSINFO names of every algorithm; CIOCASYMFEAT", t_hash_sessinfo },
 	{ "aead.gcm", "CIOCAUTHCRYPT AES-GCM: NIST case 4, truncated tag, -EBADMSG", t_aead_gcm },
 	{ "aead.tls_srtp", "CIOCAUTHCRYPT TLS-type (CBC+HMAC) and SRTP-type (CTR+HMAC), -EBADMSG", t_aead_tls_srtp },
+	{ "aead.write_iv", "CIOCAUTHCRYPT COP_FLAG_WRITE_IV: TLS last block, SRTP counter, GCM unchanged", t_aead_write_iv },
 	{ "roundtrip.separate", "round trip 16 B..1 MiB, separate buffers", t_rt_separate },
 	{ "roundtrip.in_place", "round trip 16 B..1 MiB, in place", t_rt_in_place },
 	{ "roundtrip.separate_iv", "round trip 16 B..1 MiB, separate, COP_FLAG_WRITE_IV", t_rt_separate_iv },

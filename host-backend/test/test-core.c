@@ -841,13 +841,17 @@ static void test_multipart(void)
     t_fini(&old);
 }
 
-/* An AUTHCRYPT; output: dst (and what follows it), or nothing. */
-static int32_t t_auth(T *t, uint32_t h, uint32_t ses, int dec, uint16_t flags,
-                      const uint8_t *iv, uint32_t iv_len, const uint8_t *auth,
-                      uint32_t auth_len, uint32_t tag_len, uint32_t src_offset,
-                      const uint8_t *src, uint32_t len, uint32_t dst_len,
-                      uint32_t extra_in, uint32_t extra_out, uint8_t *out,
-                      uint32_t *result_len)
+/*
+ * An AUTHCRYPT with iv_out_len @iv_out (counted in @extra_out); output:
+ * dst (and what follows it), or nothing.
+ */
+static int32_t t_auth_ivo(T *t, uint32_t h, uint32_t ses, int dec,
+                          uint16_t flags, const uint8_t *iv, uint32_t iv_len,
+                          const uint8_t *auth, uint32_t auth_len,
+                          uint32_t tag_len, uint32_t src_offset,
+                          const uint8_t *src, uint32_t len, uint32_t dst_len,
+                          uint32_t extra_in, uint32_t extra_out,
+                          uint32_t iv_out, uint8_t *out, uint32_t *result_len)
 {
     VcdReq r = hdr(VIRTIO_CRYPTODEV_OP_AUTHCRYPT, h);
     VcdAead a = { auth_len, tag_len, src_offset, 0 };
@@ -865,6 +869,7 @@ static int32_t t_auth(T *t, uint32_t h, uint32_t ses, int dec, uint16_t flags,
     r.src_len = len;
     r.iv_len = iv_len;
     r.dst_len = dst_len;
+    r.iv_out_len = iv_out;
     vcd_aead_encode(&a, p);
     p += VCD_AEAD_SIZE;
     memcpy(p, iv, iv_len);
@@ -887,6 +892,19 @@ static int32_t t_auth(T *t, uint32_t h, uint32_t ses, int dec, uint16_t flags,
         return -9999;
     }
     return resp.status;
+}
+
+/* An AUTHCRYPT without a next IV; output: dst (and what follows it). */
+static int32_t t_auth(T *t, uint32_t h, uint32_t ses, int dec, uint16_t flags,
+                      const uint8_t *iv, uint32_t iv_len, const uint8_t *auth,
+                      uint32_t auth_len, uint32_t tag_len, uint32_t src_offset,
+                      const uint8_t *src, uint32_t len, uint32_t dst_len,
+                      uint32_t extra_in, uint32_t extra_out, uint8_t *out,
+                      uint32_t *result_len)
+{
+    return t_auth_ivo(t, h, ses, dec, flags, iv, iv_len, auth, auth_len,
+                      tag_len, src_offset, src, len, dst_len, extra_in,
+                      extra_out, 0, out, result_len);
 }
 
 static void hmac_ref(const struct nettle_hash *nh, const uint8_t *key,
@@ -962,6 +980,21 @@ static void test_authcrypt(void)
               NULL) == -EINVAL,
        "AES-GCM: tag length 11, IV length 16 or none, dst_len off by one, "
        "ciphertext shorter than the tag: -EINVAL");
+    /* no plaintext: the tag alone; decrypting it writes nothing */
+    st = t_auth(&t, h, gs, 0, 0, iv, 12, aad, 20, 16, 0, pt, 0, 16, 0, 0,
+                back, &rl);
+    ok(st == 0 && rl == 16, "AES-GCM encrypt of no plaintext: the tag alone");
+    st = t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, back, 16, 0, 0, 0,
+                out, &rl);
+    ok(st == 0 && rl == 0, "AES-GCM decrypt of the tag alone: 0, no bytes "
+       "(status %d)", st);
+    back[0] ^= 1;
+    st = t_auth(&t, h, gs, 1, 0, iv, 12, aad, 20, 16, 0, back, 16, 0, 0, 0,
+                out, &rl);
+    ok(st == -EBADMSG, "AES-GCM: the tag alone, flipped: -EBADMSG");
+    ok(t_auth_ivo(&t, h, gs, 0, VIRTIO_CRYPTODEV_F_WRITE_IV, iv, 12, aad,
+                  20, 16, 0, pt, 60, 76, 0, 12, 12, out, NULL) == -EINVAL,
+       "AES-GCM with WRITE_IV (its IV does not chain): -EINVAL");
     ok(t_crypt(&t, h, gs, 0, iv, 12, pt, 16, 16, 0, 0, out) == -EINVAL,
        "AES-GCM through CRYPT: -EINVAL");
     ok(t_session(&t, h, VCD_CRYPTO_AES_GCM, key, 16, VCD_CRYPTO_SHA1_HMAC,
@@ -998,6 +1031,21 @@ static void test_authcrypt(void)
                     0, 0, back, &rl);
         ok(st == 0 && rl == n && !memcmp(back, pt, n),
            "TLS decrypt: padding and MAC checked, %u bytes of plaintext", n);
+        /* WRITE_IV: the last ciphertext block, after dst, both ways */
+        memset(out, 0, sizeof(out));
+        st = t_auth_ivo(&t, h, ts, 0, TLS | VIRTIO_CRYPTODEV_F_WRITE_IV,
+                        cbciv, 16, aad, 13, 20, 0, pt, n, dl, 0, 16, 16, out,
+                        &rl);
+        ok(st == 0 && !memcmp(out, ref, dl) &&
+           !memcmp(out + dl, ref + dl - 16, 16),
+           "TLS encrypt of %u bytes, WRITE_IV: the last ciphertext block "
+           "after dst", n);
+        memset(back, 0, sizeof(back));
+        st = t_auth_ivo(&t, h, ts, 1, TLS | VIRTIO_CRYPTODEV_F_WRITE_IV,
+                        cbciv, 16, aad, 13, 20, 0, ref, dl, dl, 0, 16, 16,
+                        back, &rl);
+        ok(st == 0 && rl == n && !memcmp(back + dl, ref + dl - 16, 16),
+           "TLS decrypt, WRITE_IV: the last ciphertext block after dst");
     }
     ref[5] ^= 1;
     memset(back, 0, sizeof(back));
@@ -1036,6 +1084,19 @@ static void test_authcrypt(void)
         hmac_ref(&nettle_sha1, mackey, 20, ref, sizeof(pkt), NULL, 0, full);
         ok(st == 0 && !memcmp(enc, ref + off, n) && !memcmp(enc + n, full, 10),
            "SRTP encrypt: CTR in place, then HMAC of the packet, 10 bytes");
+        {
+            /* WRITE_IV: the counter + 3 blocks (40 bytes), after the tag */
+            uint8_t o2[40 + 10 + 16], c3[16];
+
+            memcpy(c3, ctr, 16);
+            c3[15] += 3;
+            st = t_auth_ivo(&t, h, ss, 0, SRTP | VIRTIO_CRYPTODEV_F_WRITE_IV,
+                            ctr, 16, pkt, sizeof(pkt), 10, off, NULL, n, n, 0,
+                            26, 16, o2, NULL);
+            ok(st == 0 && !memcmp(o2, enc, n + 10) &&
+               !memcmp(o2 + n + 10, c3, 16),
+               "SRTP encrypt, WRITE_IV: dst, tag, then the counter + 3");
+        }
         memcpy(back, ref, sizeof(pkt));
         memcpy(back + sizeof(pkt), full, 10);
         st = t_auth(&t, h, ss, 1, SRTP, ctr, 16, back, sizeof(pkt), 10, off,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { intArg } from "../lib/args.ts";
 import { defineCommand } from "../lib/command.ts";
 import { info } from "../lib/log.ts";
+import { ensureBuilt } from "../vm/index.ts";
 import { autoJobs, gradeBatch } from "../grade/batch.ts";
 import type { GradeResult } from "../grade/report.ts";
 import { referenceDevice, referenceDriver } from "../grade/samples.ts";
@@ -67,6 +68,8 @@ median of each phase (intake, builds, boots: boots after the first overlap).`,
       for (let i = 0; i < n; i++) await referenceDriver(join(batch, `student${i + 1}`));
       const out = (s: string) => ({ outDir: join(tmp, `out-${s}`), ...quiet });
 
+      // the lab's own builds first: the timings are of grading alone
+      await ensureBuilt("driver", "conformance", "qemu", "guest");
       const [tDriver, rDriver] = await timed(() => gradeBatch([drv], { ...out("drv"), jobs: 1 }));
       const [tDevice, rDevice] = await timed(() => gradeBatch([dev], { ...out("dev"), jobs: 1 }));
       const jAuto = autoJobs();

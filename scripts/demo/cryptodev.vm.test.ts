@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { cbcVectors, hmacVectors } from "../../ts-app/e2e/vectors.ts";
+import { cbcVectors, gcmVectors, hmacVectors } from "../../ts-app/e2e/vectors.ts";
 import { ensureBuilt, guestArgs, runGuest, vmUnavailable } from "../vm/index.ts";
 import { inGuest, selftestBundle } from "./config.ts";
 
@@ -7,8 +7,10 @@ import { inGuest, selftestBundle } from "./config.ts";
  * The cryptodev provider through the real device, in the guest: the
  * self-test program (ts-app/e2e/cryptodev-selftest.ts, bundled by
  * `lab build app`) runs on /dev/cryptodev0 and /dev/cryptodev1 of a guest
- * with two devices and reports one JSON line per check: NIST SP 800-38A CBC
- * and RFC 4231 HMAC vectors, random inputs byte-identical to node:crypto,
+ * with two devices and reports one JSON line per check: NIST SP 800-38A CBC,
+ * RFC 4231 HMAC and GCM vectors, random inputs byte-identical to node:crypto,
+ * the chat's sealed frames of both suites identical to the node provider's
+ * with the device round trips per frame counted (suite 2: one),
  * 200 requests in flight, typed errors (errno, syscall, ioctl) from the
  * driver. One vitest test per check.
  */
@@ -27,6 +29,10 @@ const perDevice = [
   "open",
   ...cbcVectors.flatMap((v) => [`${v.name} encrypt`, `${v.name} decrypt`]),
   ...hmacVectors.map((v) => v.name),
+  ...gcmVectors.map((v) => `${v.name} seal and open`),
+  "random AES-GCM inputs byte-identical to node:crypto; a bad tag opens to nothing",
+  "chat frames: suite 2 (AES-GCM) byte-identical to node, one device round trip per frame",
+  "chat frames: suite 1 (AES-CBC + HMAC) byte-identical to node, two round trips per frame",
   "random AES-CBC and HMAC inputs byte-identical to node:crypto",
   "200 requests in flight at once, all byte-identical",
   "argument errors are typed, as with the node provider",

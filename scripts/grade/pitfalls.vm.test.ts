@@ -20,7 +20,10 @@ import { referenceDevice, referenceDriver } from "./test/fixtures.ts";
 
 const pitfalls = await loadPitfalls();
 const unavailable =
-  optInSkip("LAB_TEST_PITFALLS", "not yet run green with the rebased patches") ??
+  optInSkip(
+    "LAB_TEST_PITFALLS",
+    "8 submissions, ~9 min; last run 7/8 green before main's wait.concurrent fix, not rerun since",
+  ) ??
   vmUnavailable() ??
   sandboxUnavailable();
 

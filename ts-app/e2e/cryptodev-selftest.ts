@@ -4,14 +4,18 @@
  *
  *   node /lab/ts-app/dist/cryptodev-selftest.mjs [DEVICE...]   (default /dev/cryptodev0)
  *
- * For each device: NIST SP 800-38A CBC and RFC 4231 HMAC vectors
- * (ts-app/test/vectors.ts), random inputs byte for byte against node:crypto,
- * many requests in flight at once, typed errors from the driver. Prints one
+ * For each device: NIST SP 800-38A CBC, RFC 4231 HMAC and GCM
+ * specification vectors (ts-app/e2e/vectors.ts), random inputs byte for
+ * byte against node:crypto, the chat's sealed frames of both suites
+ * byte-identical between providers with the device round trips per frame
+ * counted (the driver's sysfs `requests`), many requests in flight at once,
+ * typed errors from the driver. Prints one
  * JSON line per check, {"type":"check","device":...,"name":...,"ok":...,
  * "detail":...}, then {"type":"done","failed":N}; exit code 0 when all pass.
  */
 import { randomBytes, randomInt } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 import {
   CryptodevError,
   loadBinding,
@@ -21,7 +25,16 @@ import {
 } from "../src/crypto/cryptodev.ts";
 import { createNodeProvider } from "../src/crypto/node.ts";
 import { CryptoProviderError } from "../src/errors.ts";
-import { cbcVectors, hmacVectors } from "./vectors.ts";
+import { FrameReader } from "../src/protocol/frames.ts";
+import {
+  ContentType,
+  open,
+  seal,
+  type CbcHmacKeys,
+  type DirectionKeys,
+  type GcmKeys,
+} from "../src/protocol/secure.ts";
+import { cbcVectors, gcmVectors, hmacVectors } from "./vectors.ts";
 
 const h = (s: string) => Buffer.from(s, "hex");
 let failed = 0;
@@ -68,6 +81,59 @@ async function expectError(
   return ce.message;
 }
 
+/** The driver's count of requests the device answered on `device` (sysfs). */
+function deviceRequests(device: string): number {
+  return Number(readFileSync(`/sys/class/cryptodev/${basename(device)}/requests`, "utf8"));
+}
+
+/**
+ * Seals `n` frames with `keys` through `dev` and opens them again: every
+ * frame byte-identical to the node provider's, each opening through the
+ * other provider too. Returns the device requests per frame sealed and
+ * per frame opened (the sessions are made before counting).
+ */
+async function framesThroughBoth(
+  device: string,
+  dev: CryptodevProvider,
+  node: ReturnType<typeof createNodeProvider>,
+  keys: DirectionKeys,
+  n: number,
+): Promise<{ seal: number; open: number }> {
+  const bodies = Array.from({ length: n }, (_, i) =>
+    Buffer.from(JSON.stringify({ id: i, op: "send", text: randomBytes(i * 7).toString("hex") })),
+  );
+  const iv = randomBytes(16); // suite 1's per-frame IV, the same for both providers
+  const warm = await seal(dev, keys, 0, ContentType.DATA, bodies[0]!, iv);
+  await open(dev, keys, 0, new FrameReader().push(warm)[0]!);
+  const before = deviceRequests(device);
+  const frames: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = await seal(dev, keys, i, ContentType.DATA, bodies[i]!, iv);
+    same(`frame ${i}`, f, await seal(node, keys, i, ContentType.DATA, bodies[i]!, iv));
+    frames.push(f);
+  }
+  const sealed = deviceRequests(device);
+  for (let i = 0; i < n; i++) {
+    const f = new FrameReader().push(frames[i]!)[0]!;
+    const rec = await open(dev, keys, i, f);
+    same(`opened ${i}`, rec.body, bodies[i]!);
+  }
+  const opened = deviceRequests(device);
+  for (let i = 0; i < n; i++) {
+    const rec = await open(node, keys, i, new FrameReader().push(frames[i]!)[0]!);
+    same(`node opened ${i}`, rec.body, bodies[i]!);
+  }
+  // a tampered frame: refused, nothing decrypted
+  const bad = Buffer.from(frames[0]!);
+  bad[bad.length - 1]! ^= 1;
+  const err = await open(dev, keys, 0, new FrameReader().push(bad)[0]!).then(
+    () => undefined,
+    (e: unknown) => e as { code?: string },
+  );
+  if (err?.code !== "bad_mac") throw new Error(`tampered frame: ${JSON.stringify(err)}`);
+  return { seal: (sealed - before) / n, open: (opened - sealed) / n };
+}
+
 async function checkDevice(device: string): Promise<void> {
   const node = createNodeProvider();
   let dev: CryptodevProvider;
@@ -95,6 +161,62 @@ async function checkDevice(device: string): Promise<void> {
       await check(device, v.name, async () =>
         same("mac", await dev.hmacSha256(h(v.key), h(v.data)), v.mac),
       );
+
+    for (const v of gcmVectors)
+      await check(device, `${v.name} seal and open`, async () => {
+        same("sealed", await dev.aesGcmSeal(h(v.key), h(v.iv), h(v.aad), h(v.plaintext)), v.sealed);
+        const pt = await dev.aesGcmOpen(h(v.key), h(v.iv), h(v.aad), h(v.sealed));
+        if (!pt) throw new Error("the vector's tag did not verify");
+        same("plaintext", pt, v.plaintext);
+      });
+
+    await check(
+      device,
+      "random AES-GCM inputs byte-identical to node:crypto; a bad tag opens to nothing",
+      async () => {
+        let bytes = 0;
+        for (let i = 0; i < 40; i++) {
+          const key = randomBytes([16, 24, 32][i % 3] ?? 16);
+          const iv = randomBytes(12);
+          const aad = randomBytes(i % 4 === 0 ? 0 : randomInt(1, 200));
+          const data = randomBytes(i === 1 ? 0 : randomInt(1, i < 30 ? 300 : 8000));
+          const sealed = await dev.aesGcmSeal(key, iv, aad, data);
+          same(`seal ${data.length} B`, sealed, await node.aesGcmSeal(key, iv, aad, data));
+          const pt = await dev.aesGcmOpen(key, iv, aad, sealed);
+          if (!pt || !pt.equals(data)) throw new Error(`open ${data.length} B: wrong plaintext`);
+          const bad = Buffer.from(sealed);
+          bad[randomInt(0, bad.length)]! ^= 1 << randomInt(0, 8);
+          if ((await dev.aesGcmOpen(key, iv, aad, bad)) !== undefined)
+            throw new Error(`a flipped bit of ${sealed.length} B opened`);
+          bytes += data.length;
+        }
+        return `${bytes} bytes`;
+      },
+    );
+
+    await check(
+      device,
+      "chat frames: suite 2 (AES-GCM) byte-identical to node, one device round trip per frame",
+      async () => {
+        const keys: GcmKeys = { suite: 2, enc: randomBytes(16), iv: randomBytes(12) };
+        const per = await framesThroughBoth(device, dev, node, keys, 20);
+        if (per.seal !== 1 || per.open !== 1)
+          throw new Error(`device requests per frame: seal ${per.seal}, open ${per.open}`);
+        return `device requests per frame: seal ${per.seal}, open ${per.open}`;
+      },
+    );
+
+    await check(
+      device,
+      "chat frames: suite 1 (AES-CBC + HMAC) byte-identical to node, two round trips per frame",
+      async () => {
+        const keys: CbcHmacKeys = { enc: randomBytes(16), mac: randomBytes(32) };
+        const per = await framesThroughBoth(device, dev, node, keys, 20);
+        if (per.seal !== 2 || per.open !== 2)
+          throw new Error(`device requests per frame: seal ${per.seal}, open ${per.open}`);
+        return `device requests per frame: seal ${per.seal}, open ${per.open}`;
+      },
+    );
 
     await check(
       device,

@@ -117,7 +117,7 @@ export const hmacVectors: HmacVector[] = [
 ];
 
 /**
- * AES-GCM, 12-byte IV and 16-byte tag: test cases 2-4 of McGrew and
+ * AES-GCM, 12-byte IV and 16-byte tag: test cases 1-4 of McGrew and
  * Viega's GCM specification (the NIST submission; case 4 has AAD and a
  * plaintext that is not a block multiple). `sealed` is ciphertext || tag.
  */
@@ -140,6 +140,14 @@ const gcmCiphertext =
   "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985";
 
 export const gcmVectors: GcmVector[] = [
+  {
+    name: "GCM test case 1 (AES-128, nothing to encrypt: the tag alone)",
+    key: "00000000000000000000000000000000",
+    iv: "000000000000000000000000",
+    aad: "",
+    plaintext: "",
+    sealed: "58e2fccefa7e3061367f1d57a4e7455a",
+  },
   {
     name: "GCM test case 2 (AES-128, zero key, one block)",
     key: "00000000000000000000000000000000",

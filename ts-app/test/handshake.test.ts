@@ -27,6 +27,7 @@ import {
 } from "../src/protocol/handshake.ts";
 import { HostKey, fingerprint, newEphemeral } from "../src/protocol/keys.ts";
 import type { Suite } from "../src/protocol/secure.ts";
+import { suitesOf } from "../src/cli/options.ts";
 import { pinnedHostKey, trustOnFirstUse } from "../src/client/host-keys.ts";
 import { client, startServer, type Running } from "./helpers.ts";
 
@@ -147,6 +148,14 @@ describe("handshake messages (property-based)", () => {
     expect(await run([1, 2])).toBe(1);
     expect(await run(undefined, [1])).toBe(1);
     await expect(run([1], [2])).rejects.toThrow(/no common cipher suite \(offered 1\)/);
+  });
+
+  it("--suites takes known suite ids, each once, in order", () => {
+    expect(suitesOf("2,1")).toEqual([2, 1]);
+    expect(suitesOf(" 1 ")).toEqual([1]);
+    expect(suitesOf(undefined)).toBeUndefined();
+    for (const bad of ["3", "1,1", "gcm", "1,,2"])
+      expect(() => suitesOf(bad), bad).toThrow(/--suites must list suite ids among 1,2/);
   });
 
   it("refuses another protocol version or wire mode, naming it", async () => {

@@ -8,6 +8,7 @@
  * the connection with an authenticated alert, an orderly end with the
  * `close` alert; nothing a peer sends can affect another connection.
  */
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { ChatError } from "../errors.ts";
 import { FrameKind, FrameReader, MAX_FRAME, type Frame } from "../protocol/frames.ts";
 import { MAX_HELLO_FRAME, serverHandshake } from "../protocol/handshake.ts";
@@ -31,6 +32,9 @@ import {
 } from "../protocol/secure.ts";
 import type { Connection, TimeoutKind } from "./connection.ts";
 import type { ServerContext, Session } from "./context.ts";
+
+/** Records the output chain seals before it lets the event loop run (I/O) again. */
+const SEALS_PER_TURN = 32;
 
 /** Largest frame before a login: a register or login request with its longest fields. */
 export const PREAUTH_MAX_FRAME = 2048;
@@ -75,6 +79,8 @@ export class SecureSession implements Session {
   private failedLogins = 0;
   /** Records queued on the output chain and not yet sealed. */
   private pendingRecords = 0;
+  /** Records sealed since the output chain last let the event loop run. */
+  private sealedSinceYield = 0;
 
   constructor(
     private readonly conn: Connection,
@@ -302,6 +308,15 @@ export class SecureSession implements Session {
       try {
         if (!this.conn.closed)
           this.conn.write(await seal(this.ctx.provider, keys.s2c, this.sendSeq++, type, data));
+        // A provider that answers at once (node:crypto) would seal a whole
+        // burst (a group commit's pushes) in one turn of the event loop,
+        // with no chance for the socket to drain: every few records the
+        // chain lets I/O run, so a peer that reads keeps within its share
+        // of the output budget.
+        if (++this.sealedSinceYield >= SEALS_PER_TURN) {
+          this.sealedSinceYield = 0;
+          await yieldToLoop();
+        }
       } catch (e) {
         this.conn.log.error(`sealing failed: ${(e as Error).message}`);
         this.conn.destroy();

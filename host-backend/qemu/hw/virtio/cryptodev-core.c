@@ -539,7 +539,8 @@ static int vcd_begin_op(VcdCore *c, VcdJob *job, const uint8_t *in,
         if (ret < 0 || in_len < need_in) {
             return -EINVAL;
         }
-        job->out = g_try_malloc(need_out);
+        /* a GCM decrypt of a tag alone writes nothing: still a buffer */
+        job->out = g_try_malloc(need_out ? need_out : 1);
         if (!job->out) {
             return -ENOMEM;
         }
