@@ -18,7 +18,8 @@ export const targetNames = [
 /**
  * Targets built only when named (not part of `all`): the Buildroot guest
  * needs a Buildroot tree handed to it and takes minutes; the debug kernel
- * (`lab build debug`) takes ~7 minutes of two cores from source.
+ * (`lab build debug`) takes ~15 minutes of two cores from source: `lab test`
+ * builds it before the VM tests, `npm start` never does.
  */
 export const optionalTargetNames = [
   "kernel-debug",

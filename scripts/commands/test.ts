@@ -53,7 +53,8 @@ export default defineCommand({
   summary: "run every test: lint, types, host unit tests, VM end-to-end tests",
   usage: `usage: lab test [--unit | --vm] [--task zN] [--no-lint] [--rootfs buildroot] [-- VITEST ARGS...]
 
-Installs what is missing (Debian packages, builds), checks lint and types,
+Installs what is missing (Debian packages, builds: \`all\` and the debug
+kernel, \`lab build debug\`), checks lint and types,
 then runs vitest: the \`unit\` project (host: TypeScript, the device's C unit
 tests, the fuzz smoke run, the patch check) and the \`vm\` project (end to
 end through the real guest and device). Ends with one line
@@ -99,10 +100,18 @@ clean, cached after). Without it that test skips and says why.`,
     }
     const taskFiles = task ? await testFilesOf(task.id) : [];
     const needVm = !task || taskFiles.some((f) => f.endsWith(".vm.test.ts"));
+    // The debug kernel (vm/kernel-debug: ~15 min of 2 cores from source, once)
+    // is built here, not by `npm start`: only its tests boot it.
+    const needDebug = !task || taskFiles.some((f) => f.includes("kernel-debug"));
     if (project !== "unit" && needVm) {
-      await buildTargets(rootfs === "buildroot" ? ["all", "rootfs-buildroot"] : ["all"], {
-        force: false,
-      });
+      await buildTargets(
+        [
+          "all",
+          ...(needDebug ? ["debug"] : []),
+          ...(rootfs === "buildroot" ? ["rootfs-buildroot"] : []),
+        ],
+        { force: false },
+      );
       const brTest = "vm/test/buildroot.vm.test.ts";
       if (
         rootfs !== "buildroot" &&
