@@ -47,7 +47,7 @@ export const boots: readonly Boot[] = [
     devices: 1,
     cpu: "qemu64",
     timeoutS: 240,
-    extra: ["--ops", "120", "--cycles", "2000"],
+    extra: ["--ops", "120", "--cycles", "5000"],
   },
   {
     name: "lifetime",
