@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { info } from "../../lib/log.ts";
 import { cachePath } from "../../lib/paths.ts";
+import { pidAlive } from "../../lib/pid.ts";
 
 /**
  * One `lab build qemu` (or export-patch fetching the source) at a time per
@@ -11,15 +12,6 @@ import { cachePath } from "../../lib/paths.ts";
  * is gone is taken over.
  */
 const lockFile = (): string => cachePath("qemu", ".lock");
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function tryLock(file: string): Promise<boolean> {
   try {
@@ -30,7 +22,7 @@ async function tryLock(file: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     const pid = Number((await readFile(file, "utf8").catch(() => "")).trim());
-    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+    if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) {
       await rm(file, { force: true });
       return tryLock(file);
     }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { LabError } from "../../lib/errors.ts";
 import { freePort, waitForPort } from "../../lib/net.ts";
+import { pidAlive } from "../../lib/pid.ts";
 import { slurmConf } from "./conf.ts";
 
 /**
@@ -67,15 +68,6 @@ export async function pidsWithEnv(name: string, value: string): Promise<number[]
 }
 
 const folderPrefix = "lab-slurm-";
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Kills every process marked with `dir` (by pid), then removes `dir`. */
 async function sweep(dir: string): Promise<void> {
