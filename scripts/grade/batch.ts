@@ -93,7 +93,8 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
   const why = sandboxUnavailable();
   if (why) throw new LabError(`cannot grade: ${why}`, 1, "install the Debian package bubblewrap");
   const { rubric, text } = await loadRubric(o.rubricPath ?? defaultRubricPath);
-  await ensureBuilt("driver", "conformance", "qemu", "guest");
+  // app: the chat's reference self-test and native binding (chat.ts)
+  await ensureBuilt("driver", "conformance", "qemu", "guest", "app");
   const accel = await resolveAccel("auto", selectQemu(1));
   const subs = await expandSubmissions(args);
   if (!subs.length) throw new LabError("no submissions given");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type KtapReport, parseKtap } from "../lib/ktap.ts";
 import { guestArgs, runGuest } from "../vm/index.ts";
 import type { Accel } from "../vm/qemu-args.ts";
+import { type ChatRun, type ChatSection, chatGuestCommand, splitChatOutput } from "./chat.ts";
 import { conformanceIds, groupOf } from "./checks.ts";
 import { hostileCommand } from "./hostile.ts";
 import { type SandboxSpec, sandboxArgv } from "./sandbox.ts";
@@ -32,6 +33,8 @@ export interface Boot {
   deviceOnly?: boolean;
   /** The guest command (default: the conformance suite with `only`). */
   command?: (labDir: string) => string[];
+  /** The chat's self-tests (chat.ts) run after the suite in this boot, with this many more seconds. */
+  chatS?: number;
 }
 
 export const guestStage = "/lab";
@@ -55,6 +58,8 @@ export const boots: readonly Boot[] = [
     devices: 2,
     cpu: "qemu64",
     timeoutS: 120,
+    // after the suite, never before it: the chat cannot cost a driver item
+    chatS: 90,
   },
   // SMAP/SMEP (-cpu max): a driver touching user memory directly oopses here
   {
@@ -100,6 +105,8 @@ export interface BootRun {
   seconds: number;
   /** The boot ended by QEMU dying (not the guest's panic) or by the time limit. */
   qemuTrouble?: string;
+  /** The chat's self-test runs of this boot, by name (empty when none ran). */
+  chat: Map<string, ChatSection>;
 }
 
 const sandboxArgs = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
@@ -139,6 +146,8 @@ export interface BootEnv {
   /** The student's QEMU, when a device was submitted and built. */
   studentQemu?: string;
   consoleFile: (boot: string) => string;
+  /** The chat's self-tests for the boot that has `chatS` (chat.ts). */
+  chat?: ChatRun[];
 }
 
 /** Runs one boot and reads its KTAP output. */
@@ -146,27 +155,30 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
   const t0 = performance.now();
   const binary = b.referenceDevice ? undefined : env.studentQemu;
   const consoleFile = env.consoleFile(b.name);
+  const chat = b.chatS && env.chat?.length ? env.chat : undefined;
+  const suite = b.command?.(guestStage) ?? [
+    `${guestStage}/${stageConformance}`,
+    "--module",
+    `${guestStage}/${stageModule}`,
+    "--only",
+    b.only.join(","),
+    ...(b.extra ?? []),
+  ];
   const res = await runGuest(
     guestArgs({
       devices: b.devices,
       cpu: b.cpu,
       accel: env.accel,
-      timeoutS: b.timeoutS,
+      timeoutS: b.timeoutS + (chat ? (b.chatS ?? 0) : 0),
       net: false,
       console: consoleFile,
       ...(b.deviceOpts ? { deviceOpts: b.deviceOpts } : {}),
       labShare: { hostPath: env.stage, readonly: true },
       qemu: { ...(binary ? { binary } : {}), wrap: qemuWrap(env.uid, env.accel) },
-      command: b.command?.(guestStage) ?? [
-        `${guestStage}/${stageConformance}`,
-        "--module",
-        `${guestStage}/${stageModule}`,
-        "--only",
-        b.only.join(","),
-        ...(b.extra ?? []),
-      ],
+      command: chat ? chatGuestCommand(suite, chat, guestStage) : suite,
     }),
   );
+  const split = chat ? splitChatOutput(res.stdout) : { suite: res.stdout, runs: new Map() };
   const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
   const qemuTrouble =
     res.code === 124
@@ -178,11 +190,12 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
     boot: b,
     code: res.code,
     reason: res.reason,
-    report: parseKtap(res.stdout),
+    report: parseKtap(split.suite),
     stdout: res.stdout,
     console: consoleText,
     seconds: (performance.now() - t0) / 1000,
     qemuTrouble,
+    chat: split.runs,
   };
 }
 
