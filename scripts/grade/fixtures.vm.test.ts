@@ -184,7 +184,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(code, stdout).toBe(0);
       expect(stdout).toMatch(/^submission\s+score/m);
       const csv = await readFile(join(out, "summary.csv"), "utf8");
-      expect(csv.split("\n")[0]).toBe("student,total,max,driver,device,status,seconds,reason");
+      expect(csv.split("\n")[0]).toBe("student,total,max,driver,device,chat,status,seconds,reason");
       expect(csv.split("\n").filter(Boolean)).toHaveLength(13);
     });
 
