@@ -98,6 +98,9 @@ export async function labVersion(): Promise<string> {
     .sort())
     parts.push(f, await readFile(join(gradeDir, f)));
   parts.push(await readFile(join(repoRoot, "guest-driver", "tests", "conformance.c")));
+  // the chat's judges (chat.ts): the Z1 tests and the Z2 self-test
+  for (const f of [...z1TestFiles, "ts-app/e2e/cryptodev-selftest.ts", "ts-app/e2e/vectors.ts"])
+    parts.push(f, await readFile(join(repoRoot, f)));
   return hashKey(parts).slice(0, 16);
 }
 
