@@ -310,7 +310,7 @@ export function splitChatOutput(stdout: string): {
   runs: Map<string, ChatSection>;
 } {
   const runs = new Map<string, ChatSection>();
-  const lines = stdout.split("\n");
+  const lines = stdout.split("\n").map((l) => l.replace(/\r$/, ""));
   const first = lines.findIndex((l) => /^=== chat-begin \S+$/.test(l));
   if (first < 0) return { suite: stdout, runs };
   let cur: { name: string; lines: string[] } | undefined;
