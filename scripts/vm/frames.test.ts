@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandFrame, dataFrames, eofFrame, parseStatusLine } from "./frames.ts";
+import { ackFrame, commandFrame, dataFrames, eofFrame, parseStatusLine } from "./frames.ts";
 import { parseLdd } from "../guest/ldd.ts";
 
 describe("command port framing", () => {
@@ -16,6 +16,13 @@ describe("command port framing", () => {
     expect(frames.map((f) => f.readUInt32LE(0))).toEqual([65536, 65536, 150_000 - 131072]);
     expect(dataFrames(Buffer.alloc(0))).toEqual([]);
     expect(eofFrame.equals(Buffer.from([0, 0, 0, 0]))).toBe(true);
+  });
+
+  it("ends with an ack whose length no data frame has (labexec skips stdin frames to it)", () => {
+    expect(ackFrame.length).toBe(4);
+    expect(ackFrame.readUInt32LE(0)).toBe(0xffffffff);
+    const lengths = dataFrames(Buffer.alloc(1 << 20), 1 << 20).map((f) => f.readUInt32LE(0));
+    expect(Math.max(...lengths)).toBeLessThan(ackFrame.readUInt32LE(0));
   });
 
   it("parses the status line", () => {

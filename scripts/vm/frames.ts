@@ -19,6 +19,13 @@ export function commandFrame(cwd: string, argv: readonly string[]): Buffer {
 /** End of standard input: a zero-length frame. */
 export const eofFrame = frame(Buffer.alloc(0));
 
+/**
+ * The host has read all the output the status line counts: the length
+ * 0xffffffff alone, never a data frame's (labexec waits for it before the
+ * guest powers off, which ends QEMU).
+ */
+export const ackFrame = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
 /** Stdin data, split so no frame exceeds `max` bytes (zero-length would mean EOF). */
 export function dataFrames(data: Buffer, max = 65536): Buffer[] {
   const out: Buffer[] = [];

@@ -3,7 +3,14 @@ import type { Socket } from "node:net";
 import { type Readable, Writable } from "node:stream";
 import { ConsoleTail } from "./console.ts";
 import type { Splat } from "./splat.ts";
-import { type ExitStatus, commandFrame, dataFrames, eofFrame, parseStatusLine } from "./frames.ts";
+import {
+  type ExitStatus,
+  ackFrame,
+  commandFrame,
+  dataFrames,
+  eofFrame,
+  parseStatusLine,
+} from "./frames.ts";
 import { type Launched, launch, serveCtl, startQmp } from "./launch.ts";
 import type { VmArgs } from "./options.ts";
 import type { Accel } from "./qemu-args.ts";
@@ -91,19 +98,34 @@ function pipeOutput(sock: Socket, dest: Writable, counted: (n: number) => void):
   });
 }
 
-/** Sends the command frame, then stdin as data frames and EOF. */
-function feedCommand(cmd: Socket, args: VmArgs, stdin: Readable | null | undefined): void {
+/**
+ * Sends the command frame, then stdin as data frames and EOF; the function
+ * returned stops forwarding stdin (the command has exited).
+ */
+function feedCommand(cmd: Socket, args: VmArgs, stdin: Readable | null | undefined): () => void {
   cmd.write(commandFrame(args.cwd, args.command));
   if (!stdin) {
     cmd.write(eofFrame);
-    return;
+    return () => {};
   }
-  stdin.on("data", (d: Buffer) => {
+  let stopped = false;
+  const onData = (d: Buffer) => {
     for (const f of dataFrames(d)) if (!cmd.write(f)) stdin.pause();
-  });
-  cmd.on("drain", () => stdin.resume());
-  stdin.on("end", () => cmd.write(eofFrame));
-  stdin.on("error", () => cmd.write(eofFrame));
+  };
+  const onDrain = () => stdin.resume();
+  const eof = () => {
+    if (!stopped) cmd.write(eofFrame);
+  };
+  stdin.on("data", onData);
+  cmd.on("drain", onDrain);
+  stdin.on("end", eof);
+  stdin.on("error", eof);
+  return () => {
+    stopped = true;
+    stdin.off("data", onData);
+    cmd.off("drain", onDrain);
+    stdin.pause();
+  };
 }
 
 /** The first status line on lab.status (a malformed one reads as status 255). */
@@ -230,23 +252,27 @@ export async function runGuest(args: VmArgs, io: GuestIo = {}): Promise<RunResul
     });
     pipeOutput(get("lab.out"), out, (n) => ((counts.out += n), countsChanged()));
     pipeOutput(get("lab.err"), err, (n) => ((counts.err += n), countsChanged()));
-    feedCommand(get("lab.cmd"), args, io.stdin);
+    const stopStdin = feedCommand(get("lab.cmd"), args, io.stdin);
     const status = readStatus(get("lab.status"), err);
 
     const first = await Promise.race([status, g.exit.then(() => "exit" as const), limit.ended]);
     if (typeof first === "object") {
       const statusMs = ms();
-      // Everything the command wrote is on its way: wait for the counted bytes.
-      await Promise.race([
-        new Promise<void>((res) => {
+      stopStdin();
+      // Everything the command wrote is on its way: wait for the counted
+      // bytes, then tell labexec, which holds the guest's poweroff (and so
+      // QEMU's exit) until then.
+      const drained = await Promise.race([
+        new Promise<"drained">((res) => {
           countsChanged = () => {
-            if (counts.out >= first.outBytes && counts.err >= first.errBytes) res();
+            if (counts.out >= first.outBytes && counts.err >= first.errBytes) res("drained");
           };
           countsChanged();
         }),
         g.exit,
         limit.ended,
       ]);
+      if (drained === "drained") get("lab.cmd").write(ackFrame);
       if (counts.out < first.outBytes || counts.err < first.errBytes)
         err.write(
           `lab: warning: output cut short (${counts.out}/${first.outBytes} stdout, ${counts.err}/${first.errBytes} stderr bytes)\n`,

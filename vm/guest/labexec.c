@@ -7,11 +7,17 @@
  *   lab.cmd     host -> guest: frames (u32 little-endian length + payload).
  *               First frame: cwd NUL argv[0] NUL argv[1] NUL ...
  *               Then stdin data frames; a zero-length frame is end of input.
+ *               Last, once the host has read all the output the status
+ *               line counts, the length ACK_FRAME alone (no payload).
  *   lab.out     guest -> host: the command's stdout, raw.
  *   lab.err     guest -> host: the command's stderr, raw.
  *   lab.status  guest -> host: one line "exit CODE OUTBYTES ERRBYTES\n",
  *               written after everything else (and after sync()), so the
  *               host knows how many bytes to wait for on lab.out/lab.err.
+ *               labexec then waits for the host's ACK_FRAME before it
+ *               returns: /init powers off next and QEMU exits with the
+ *               guest, so output still queued in QEMU for a host reader
+ *               paused by backpressure would otherwise be lost.
  *
  * CODE is the command's exit status, or 128+signal. When the command
  * cannot be started: 127 (not found) or 126 (not executable), like a shell.
@@ -38,6 +44,7 @@
 #define PORT_DIR "/dev/virtio-ports/"
 #define MAX_CMD (1u << 20)
 #define BUF_SIZE 65536
+#define ACK_FRAME 0xffffffffu	/* never a data length: those are < MAX_CMD */
 
 static void die(const char *what)
 {
@@ -99,6 +106,30 @@ static int read_frame_len(int fd, uint32_t *len)
 		return -1;
 	*len = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
 	return 0;
+}
+
+/*
+ * Waits for the host's ACK_FRAME, skipping what is left of a stdin frame
+ * (in_left bytes) and any stdin frames the command did not read. A closed
+ * or failing port ends the wait: the host is gone, nothing is left to keep.
+ */
+static void wait_host_ack(int fd, uint32_t in_left, char *buf)
+{
+	uint32_t len = in_left;
+
+	for (;;) {
+		while (len) {
+			ssize_t n = read(fd, buf, len < BUF_SIZE ? len : BUF_SIZE);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return;
+			len -= (uint32_t)n;
+		}
+		if (read_frame_len(fd, &len) || len == ACK_FRAME)
+			return;
+	}
 }
 
 /* Splits the command frame into cwd and a NULL-terminated argv. */
@@ -326,5 +357,6 @@ int main(int argc, char **argv_main)
 		 streams[1].bytes);
 	if (write_full(status_fd, line, strlen(line)))
 		die("writing status");
+	wait_host_ack(cmd, in_left, buf);
 	return 0;
 }
