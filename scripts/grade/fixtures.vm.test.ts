@@ -254,7 +254,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(
         g.scored.byPart.driver,
         JSON.stringify(g.scored.items.filter((s) => s.score < s.max).map((s) => s.item.id)),
-      ).toEqual({ score: 80, max: 80 });
+      ).toEqual({ score: 97, max: 97 });
       const res = JSON.parse(await readFile(join(out, "escape", "results.json"), "utf8"));
       expect(res.score).toBe(g.scored.score);
       expect(res.tests.length).toBeGreaterThan(10);
