@@ -39,6 +39,48 @@ function feed(r: FrameReader, stream: Buffer, cuts: number[]): Frame[] {
 
 const cutsArb = fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 30 });
 
+/** Sealed frames of either suite, cut anywhere, open in order to what was sealed. */
+async function roundTrips(k: DirectionKeys): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 5 }),
+      cutsArb,
+      async (texts, cuts) => {
+        const type = (i: number) => (i % 2 ? ContentType.ALERT : DATA);
+        const sealed = await Promise.all(
+          texts.map((t, i) => seal(p, k, i, type(i), Buffer.from(t))),
+        );
+        const frames = feed(new FrameReader(), Buffer.concat(sealed), cuts);
+        expect(frames.length).toBe(texts.length);
+        for (let i = 0; i < frames.length; i++) {
+          const rec = await open(p, k, i, frames[i]!);
+          expect(rec.body.toString()).toBe(texts[i]);
+          expect(rec.type).toBe(type(i));
+        }
+      },
+    ),
+    { numRuns: 50 },
+  );
+}
+
+/** Any byte after the length prefix flipped: the frame is refused as bad_mac. */
+async function tamperedBytesRejected(k: DirectionKeys, seq: number): Promise<void> {
+  const frame = await seal(p, k, seq, DATA, Buffer.from('{"id":1,"op":"ping"}'));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 5, max: frame.length - 1 }),
+      fc.integer({ min: 1, max: 255 }),
+      async (pos, flip) => {
+        const bad = Buffer.from(frame);
+        bad[pos]! ^= flip;
+        const f = new FrameReader().push(bad)[0]!;
+        await expect(open(p, k, seq, f)).rejects.toMatchObject({ code: "bad_mac" });
+      },
+    ),
+    { numRuns: 100 },
+  );
+}
+
 describe("frame reassembly (property-based)", () => {
   it("any split of a stream of frames yields exactly those frames", () => {
     fc.assert(
@@ -92,44 +134,10 @@ describe("frame reassembly (property-based)", () => {
 });
 
 describe("sealed frames (encrypt-then-MAC)", () => {
-  it("round-trips through split delivery with increasing sequence numbers", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 5 }),
-        cutsArb,
-        async (texts, cuts) => {
-          const sealed = await Promise.all(
-            texts.map((t, i) => seal(p, keys, i, i % 2 ? ContentType.ALERT : DATA, Buffer.from(t))),
-          );
-          const frames = feed(new FrameReader(), Buffer.concat(sealed), cuts);
-          expect(frames.length).toBe(texts.length);
-          for (let i = 0; i < frames.length; i++) {
-            const rec = await open(p, keys, i, frames[i]!);
-            expect(rec.body.toString()).toBe(texts[i]);
-            expect(rec.type).toBe(i % 2 ? ContentType.ALERT : DATA);
-          }
-        },
-      ),
-      { numRuns: 50 },
-    );
-  });
+  it("round-trips through split delivery with increasing sequence numbers", () => roundTrips(keys));
 
-  it("any tampered byte is rejected, never decrypted to a (wrong) message", async () => {
-    const frame = await seal(p, keys, 0, DATA, Buffer.from('{"id":1,"op":"ping"}'));
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 5, max: frame.length - 1 }),
-        fc.integer({ min: 1, max: 255 }),
-        async (pos, flip) => {
-          const bad = Buffer.from(frame);
-          bad[pos]! ^= flip;
-          const f = new FrameReader().push(bad)[0]!;
-          await expect(open(p, keys, 0, f)).rejects.toMatchObject({ code: "bad_mac" });
-        },
-      ),
-      { numRuns: 100 },
-    );
-  });
+  it("any tampered byte is rejected, never decrypted to a (wrong) message", () =>
+    tamperedBytesRejected(keys, 0));
 
   it("an authenticated record of an unknown content type is refused", async () => {
     const f = new FrameReader().push(
@@ -227,46 +235,11 @@ describe("sealed frames, suite 2 (AES-128-GCM)", () => {
     expect(gcmNonce(gcmKeys.iv, 0x0102).toString("hex")).toBe("a0a1a2a3a4a5a6a7a8a9aba9");
   });
 
-  it("round-trips through split delivery with increasing sequence numbers", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 5 }),
-        cutsArb,
-        async (texts, cuts) => {
-          const sealed = await Promise.all(
-            texts.map((t, i) =>
-              seal(p, gcmKeys, i, i % 2 ? ContentType.ALERT : DATA, Buffer.from(t)),
-            ),
-          );
-          const frames = feed(new FrameReader(), Buffer.concat(sealed), cuts);
-          expect(frames.length).toBe(texts.length);
-          for (let i = 0; i < frames.length; i++) {
-            const rec = await open(p, gcmKeys, i, frames[i]!);
-            expect(rec.body.toString()).toBe(texts[i]);
-            expect(rec.type).toBe(i % 2 ? ContentType.ALERT : DATA);
-          }
-        },
-      ),
-      { numRuns: 50 },
-    );
-  });
+  it("round-trips through split delivery with increasing sequence numbers", () =>
+    roundTrips(gcmKeys));
 
-  it("any tampered byte (seq included) is rejected, never decrypted", async () => {
-    const frame = await seal(p, gcmKeys, 3, DATA, Buffer.from('{"id":1,"op":"ping"}'));
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 5, max: frame.length - 1 }),
-        fc.integer({ min: 1, max: 255 }),
-        async (pos, flip) => {
-          const bad = Buffer.from(frame);
-          bad[pos]! ^= flip;
-          const f = new FrameReader().push(bad)[0]!;
-          await expect(open(p, gcmKeys, 3, f)).rejects.toMatchObject({ code: "bad_mac" });
-        },
-      ),
-      { numRuns: 100 },
-    );
-  });
+  it("any tampered byte (seq included) is rejected, never decrypted", () =>
+    tamperedBytesRejected(gcmKeys, 3));
 
   it("rejects a replay, a wrong key or IV, a too short frame, and the other suite's keys", async () => {
     const f0 = new FrameReader().push(await seal(p, gcmKeys, 0, DATA, Buffer.from("a")))[0]!;

@@ -61,6 +61,14 @@ static uint32_t U32Arg(const Napi::CallbackInfo &info, size_t i, const char *wha
   return static_cast<uint32_t>(d);
 }
 
+// A crypt_op/crypt_auth_op direction: COP_ENCRYPT or COP_DECRYPT.
+static uint16_t OpArg(const Napi::CallbackInfo &info, size_t i) {
+  uint32_t op = U32Arg(info, i, "op");
+  if (op != COP_ENCRYPT && op != COP_DECRYPT)
+    throw Napi::RangeError::New(info.Env(), "op must be COP_ENCRYPT or COP_DECRYPT");
+  return static_cast<uint16_t>(op);
+}
+
 Napi::Value Device::RejectIfNotOpen(Napi::Env env, const char *ioctl_name) {
   if (state_ == State::kOpen) return env.Null();
   auto d = Napi::Promise::Deferred::New(env);
@@ -110,9 +118,7 @@ Napi::Value Device::FreeSession(const Napi::CallbackInfo &info) {
 //   macLen > 0: a hash/HMAC session, resolves to the digest.
 Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
   uint32_t ses = U32Arg(info, 0, "ses");
-  uint32_t op = U32Arg(info, 1, "op");
-  if (op != COP_ENCRYPT && op != COP_DECRYPT)
-    throw Napi::RangeError::New(info.Env(), "op must be COP_ENCRYPT or COP_DECRYPT");
+  uint16_t op = OpArg(info, 1);
   Bytes iv = BytesArg(info, 2, "iv", true);
   Bytes src = BytesArg(info, 3, "src", false);
   uint32_t mac_len = U32Arg(info, 4, "macLen");
@@ -120,7 +126,7 @@ Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
     throw Napi::RangeError::New(info.Env(), "macLen is larger than any digest");
   Napi::Value rejected = RejectIfNotOpen(info.Env(), "CIOCCRYPT");
   if (!rejected.IsNull()) return rejected;
-  return (new CryptWorker(this, ses, static_cast<uint16_t>(op), std::move(iv),
+  return (new CryptWorker(this, ses, op, std::move(iv),
                           std::move(src), mac_len))
       ->Start();
 }
@@ -131,9 +137,7 @@ Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
 //   when the tag does not verify.
 Napi::Value Device::AuthCrypt(const Napi::CallbackInfo &info) {
   uint32_t ses = U32Arg(info, 0, "ses");
-  uint32_t op = U32Arg(info, 1, "op");
-  if (op != COP_ENCRYPT && op != COP_DECRYPT)
-    throw Napi::RangeError::New(info.Env(), "op must be COP_ENCRYPT or COP_DECRYPT");
+  uint16_t op = OpArg(info, 1);
   Bytes iv = BytesArg(info, 2, "iv", false);
   Bytes aad = BytesArg(info, 3, "aad", false);
   Bytes src = BytesArg(info, 4, "src", false);
@@ -142,7 +146,7 @@ Napi::Value Device::AuthCrypt(const Napi::CallbackInfo &info) {
     throw Napi::RangeError::New(info.Env(), "tagLen must be 1..64");
   Napi::Value rejected = RejectIfNotOpen(info.Env(), "CIOCAUTHCRYPT");
   if (!rejected.IsNull()) return rejected;
-  return (new AuthCryptWorker(this, ses, static_cast<uint16_t>(op), std::move(iv),
+  return (new AuthCryptWorker(this, ses, op, std::move(iv),
                               std::move(aad), std::move(src), tag_len))
       ->Start();
 }
