@@ -120,6 +120,8 @@ export const boots: readonly Boot[] = [
     kernel: "debug",
     driverOnly: true,
     timeoutS: 180,
+    // each test marked on the kernel log: reports are charged to their test
+    extra: ["--marks"],
   },
   // device.hostile: the lab's hostile driver against a submitted device
   {
