@@ -69,7 +69,7 @@ median of each phase (intake, builds, boots: boots after the first overlap).`,
       const out = (s: string) => ({ outDir: join(tmp, `out-${s}`), ...quiet });
 
       // the lab's own builds first: the timings are of grading alone
-      await ensureBuilt("driver", "conformance", "qemu", "guest");
+      await ensureBuilt("driver", "conformance", "qemu", "guest", "app");
       const [tDriver, rDriver] = await timed(() => gradeBatch([drv], { ...out("drv"), jobs: 1 }));
       const [tDevice, rDevice] = await timed(() => gradeBatch([dev], { ...out("dev"), jobs: 1 }));
       const jAuto = autoJobs();

@@ -6,6 +6,7 @@ import type { GuestKernel } from "../guest/flavour.ts";
 import { formatSplat } from "../vm/splat.ts";
 import { type SplatReport, guestArgs, runGuest } from "../vm/index.ts";
 import type { Accel } from "../vm/qemu-args.ts";
+import { type ChatRun, type ChatSection, chatGuestCommand, splitChatOutput } from "./chat.ts";
 import { conformanceIds, groupOf } from "./checks.ts";
 import { hostileCommand } from "./hostile.ts";
 import { type SandboxSpec, sandboxArgv } from "./sandbox.ts";
@@ -40,6 +41,8 @@ export interface Boot {
   driverOnly?: boolean;
   /** Groups and ids a submission with a driver runs in another boot instead (the debug kernel's). */
   elsewhereWithDriver?: string[];
+  /** The chat's self-tests (chat.ts) run after the suite in this boot, with this many more seconds. */
+  chatS?: number;
 }
 
 export const guestStage = "/lab";
@@ -72,6 +75,8 @@ export const boots: readonly Boot[] = [
     devices: 2,
     cpu: "qemu64",
     timeoutS: 120,
+    // after the suite, never before it: the chat cannot cost a driver item
+    chatS: 90,
     // a driver's hot-unplug runs on the debug kernel (boot debug): here a
     // device freed under open files reads back intact or corrupts the
     // kernel, by chance
@@ -162,6 +167,8 @@ export interface BootRun {
   qemuTrouble?: string;
   /** Kernel checker reports on its console (the debug kernel's), each with its test. */
   splats: readonly SplatReport[];
+  /** The chat's self-test runs of this boot, by name (empty when none ran). */
+  chat: Map<string, ChatSection>;
 }
 
 const sandboxArgs = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
@@ -201,6 +208,8 @@ export interface BootEnv {
   /** The student's QEMU, when a device was submitted and built. */
   studentQemu?: string;
   consoleFile: (boot: string) => string;
+  /** The chat's self-tests for the boot that has `chatS` (chat.ts). */
+  chat?: ChatRun[];
 }
 
 /** Runs one boot and reads its KTAP output. */
@@ -210,28 +219,31 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
   const consoleFile = env.consoleFile(b.name);
   const kernel = b.kernel ?? "default";
   const module = kernel === "debug" ? stageDebugModule : stageModule;
+  const chat = b.chatS && env.chat?.length ? env.chat : undefined;
+  const suite = b.command?.(guestStage) ?? [
+    `${guestStage}/${stageConformance}`,
+    "--module",
+    `${guestStage}/${module}`,
+    "--only",
+    b.only.join(","),
+    ...(b.extra ?? []),
+  ];
   const res = await runGuest(
     guestArgs({
       kernel,
       devices: b.devices,
       cpu: b.cpu,
       accel: env.accel,
-      timeoutS: b.timeoutS,
+      timeoutS: b.timeoutS + (chat ? (b.chatS ?? 0) : 0),
       net: false,
       console: consoleFile,
       ...(b.deviceOpts ? { deviceOpts: b.deviceOpts } : {}),
       labShare: { hostPath: env.stage, readonly: true },
       qemu: { ...(binary ? { binary } : {}), wrap: qemuWrap(env.uid, env.accel) },
-      command: b.command?.(guestStage) ?? [
-        `${guestStage}/${stageConformance}`,
-        "--module",
-        `${guestStage}/${module}`,
-        "--only",
-        b.only.join(","),
-        ...(b.extra ?? []),
-      ],
+      command: chat ? chatGuestCommand(suite, chat, guestStage) : suite,
     }),
   );
+  const split = chat ? splitChatOutput(res.stdout) : { suite: res.stdout, runs: new Map() };
   const consoleText = await readFile(consoleFile, "utf8").catch(() => "");
   const qemuTrouble =
     res.code === 124
@@ -243,12 +255,13 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
     boot: b,
     code: res.code,
     reason: res.reason,
-    report: parseKtap(res.stdout),
+    report: parseKtap(split.suite),
     stdout: res.stdout,
     console: consoleText,
     seconds: (performance.now() - t0) / 1000,
     qemuTrouble,
     splats: res.splats,
+    chat: split.runs,
   };
 }
 

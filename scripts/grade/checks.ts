@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../lib/paths.ts";
+import { chatChecks } from "./chat.ts";
 
 /**
- * The test ids a rubric item may name: the grader's own host checks (below)
- * and the in-guest KTAP tests of guest-driver/tests/conformance.c, whose
- * ids ("group.name") are read from its test table.
+ * The test ids a rubric item may name: the grader's own host checks (below),
+ * the chat's checks (chat.ts: chatChecks) and the in-guest KTAP tests of
+ * guest-driver/tests/conformance.c, whose ids ("group.name") are read from its test table.
  */
 
 export const hostChecks = {
@@ -44,13 +45,14 @@ export function knownTestIds(): Map<string, string> {
       conformanceIdsFrom(readFileSync(conformanceSource, "utf8")).map((t) => [t.id, t.title]),
     );
     for (const [id, title] of Object.entries(hostChecks)) cached.set(id, title);
+    for (const [id, title] of Object.entries(chatChecks)) cached.set(id, title);
   }
   return cached;
 }
 
 /** The conformance suite's ids alone, in order. */
 export function conformanceIds(): string[] {
-  return [...knownTestIds().keys()].filter((id) => !(id in hostChecks));
+  return [...knownTestIds().keys()].filter((id) => !(id in hostChecks) && !(id in chatChecks));
 }
 
 /** The KTAP group of a conformance id ("kat.ciphers" -> "kat"). */

@@ -8,6 +8,7 @@ import { repoRoot } from "../lib/paths.ts";
 import { sh } from "../lib/sh.ts";
 import { labProcess, vmUnavailable } from "../vm/index.ts";
 import type { GradeResult } from "./report.ts";
+import { loadRubric } from "./rubric.ts";
 import { sandboxUnavailable } from "./sandbox.ts";
 import { edit } from "./edit.ts";
 import { referenceDriver, tarEnd, tarEntry, writeTree } from "./test/fixtures.ts";
@@ -184,7 +185,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(code, stdout).toBe(0);
       expect(stdout).toMatch(/^submission\s+score/m);
       const csv = await readFile(join(out, "summary.csv"), "utf8");
-      expect(csv.split("\n")[0]).toBe("student,total,max,driver,device,status,seconds,reason");
+      expect(csv.split("\n")[0]).toBe("student,total,max,driver,device,chat,status,seconds,reason");
       expect(csv.split("\n").filter(Boolean)).toHaveLength(13);
     });
 
@@ -251,10 +252,14 @@ describe.skipIf(unavailable !== undefined)(
 
     it("the escape changed nothing outside its sandbox and is graded normally", async () => {
       const g = r.get("escape") as GradeResult;
+      // every driver item of the rubric, full marks (the total follows the rubric)
+      const driverMax = (await loadRubric()).rubric.items
+        .filter((i) => i.part === "driver")
+        .reduce((n, i) => n + i.points, 0);
       expect(
         g.scored.byPart.driver,
         JSON.stringify(g.scored.items.filter((s) => s.score < s.max).map((s) => s.item.id)),
-      ).toEqual({ score: 97, max: 97 });
+      ).toEqual({ score: driverMax, max: driverMax });
       const res = JSON.parse(await readFile(join(out, "escape", "results.json"), "utf8"));
       expect(res.score).toBe(g.scored.score);
       expect(res.tests.length).toBeGreaterThan(10);

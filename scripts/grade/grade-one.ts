@@ -20,6 +20,18 @@ import {
   stageModule,
 } from "./boots.ts";
 import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
+import {
+  type ChatRun,
+  buildChat,
+  z1TestFiles,
+  chatChecks,
+  providerOutcomes,
+  referenceChatFiles,
+  referenceOutcome,
+  stageBinding,
+  stageChatBundle,
+  z1Outcomes,
+} from "./chat.ts";
 import { conformanceIds } from "./checks.ts";
 import { hostileModule, hostileOutcome, stageHostile } from "./hostile.ts";
 import { type Intake, intake, submissionName } from "./intake.ts";
@@ -67,6 +79,8 @@ export interface GradeOptions {
 export const defaultPhaseLimits = {
   driverBuildS: 120,
   deviceBuildS: 300,
+  /** The chat's sandbox: bundle the student's provider, run the Z1 host tests. */
+  chatS: 240,
   /** At most this long for any boot (each boot has its own, lower or not). */
   bootS: 600,
 };
@@ -85,6 +99,9 @@ export async function labVersion(): Promise<string> {
     .sort())
     parts.push(f, await readFile(join(gradeDir, f)));
   parts.push(await readFile(join(repoRoot, "guest-driver", "tests", "conformance.c")));
+  // the chat's judges (chat.ts): the Z1 tests and the Z2 self-test
+  for (const f of [...z1TestFiles, "ts-app/e2e/cryptodev-selftest.ts", "ts-app/e2e/vectors.ts"])
+    parts.push(f, await readFile(join(repoRoot, f)));
   return hashKey(parts).slice(0, 16);
 }
 
@@ -267,6 +284,41 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
     }
   }
 
+  // ---------------------------------------------------------------- chat
+  // Z1 on the host (sandbox), Z2 and the reference chat in the boot with chatS.
+  const hasChat = got.parts.includes("chat");
+  const carriesLab = got.parts.includes("driver") || hasDevice;
+  const chatRuns: ChatRun[] = [];
+  const chatNotRun = (why: string) => {
+    for (const id of Object.keys(chatChecks))
+      if (!outcomes.has(id) && (id.startsWith("chat.provider_") || id === "chat.reference"))
+        outcomes.set(id, { id, status: "not_run", output: `not run: ${why}` });
+  };
+  const refChat = referenceChatFiles();
+  if (refChat.missing !== undefined) chatNotRun(refChat.missing);
+  else {
+    await saveProduct(join(stage, stageBinding), await readFile(refChat.binding), true);
+    if (carriesLab && o.rubric.items.some((i) => i.tests.includes("chat.reference"))) {
+      await saveProduct(
+        join(stage, stageChatBundle.reference),
+        await readFile(refChat.bundle),
+        false,
+      );
+      chatRuns.push({ name: "reference", bundle: stageChatBundle.reference });
+    }
+  }
+  if (hasChat) {
+    const c = await phase("chat (Z1 tests, Z2 bundle)", () =>
+      buildChat(got.root, uid, { timeoutS: lim.chatS }),
+    );
+    buildLog += `==== chat (sandbox: esbuild, vitest ${z1TestFiles.join(" ")}; ${(c.ms / 1000).toFixed(1)} s) ====\n${c.log}\n`;
+    for (const t of z1Outcomes(c.report, c.reason ?? "no test report")) outcomes.set(t.id, t);
+    if (c.bundle && refChat.missing === undefined) {
+      await saveProduct(join(stage, stageChatBundle.student), c.bundle, false);
+      chatRuns.push({ name: "student", bundle: stageChatBundle.student });
+    } else if (!c.bundle) chatNotRun(c.reason ?? "the self-test did not bundle");
+  }
+
   // ---------------------------------------------------------------- boots
   const runs: BootRun[] = [];
   let consoleLog = "";
@@ -275,8 +327,12 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
       outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
     for (const id of ["smap.nested_pointers", "console.clean", "qemu.alive", "device.hostile"])
       outcomes.set(id, { id, status: "not_run", output: `not run: ${buildFailed}` });
+    chatNotRun(buildFailed ?? "");
   } else {
-    const all = bootsFor({ driver: hasDriver, device: hasDevice });
+    // a chat alone needs only the boot that runs the chat (the rest is not scored)
+    const all = bootsFor({ driver: hasDriver, device: hasDevice }).filter(
+      (x) => carriesLab || x.chatS,
+    );
     const todo = all.filter((x) => !(debugFailed && x.kernel === "debug"));
     for (const b of all.filter((x) => !todo.includes(x)))
       for (const id of bootTests(b))
@@ -291,6 +347,7 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
             accel: o.accel,
             studentQemu,
             consoleFile: (n) => join(o.workDir, `console-${n}.log`),
+            chat: chatRuns,
           },
         ),
       );
@@ -311,6 +368,7 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
               ? "device.hostile"
               : undefined;
         if (check) outcomes.set(check, { id: check, status: "not_run", output: why });
+        if (b.chatS) chatNotRun(why.replace(/^not run: /, ""));
       }
     } else {
       let next = 1;
@@ -330,6 +388,14 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
       else if (b.name === "hostile")
         outcomes.set("device.hostile", hostileOutcome(run.report, run));
       else for (const t of bootOutcomes(run)) outcomes.set(t.id, worse(outcomes.get(t.id), t));
+      if (b.chatS && chatRuns.length) {
+        for (const [n, sec] of run.chat)
+          consoleLog += `---- boot ${b.name}: the chat self-test (${n}), exit ${sec.exit ?? "none"} ----\n${cap(sec.out, consoleCap / 8)}\n`;
+        if (chatRuns.some((c) => c.name === "reference"))
+          outcomes.set("chat.reference", referenceOutcome(run.chat.get("reference")));
+        if (chatRuns.some((c) => c.name === "student"))
+          for (const t of providerOutcomes(run.chat.get("student"))) outcomes.set(t.id, t);
+      }
     }
     const oopsBoot = runs.find((r) => oopsLines(r.console).length);
     set(

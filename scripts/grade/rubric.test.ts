@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { chatChecks } from "./chat.ts";
 import { conformanceIdsFrom, conformanceSource, hostChecks, knownTestIds } from "./checks.ts";
 import { RubricError, defaultRubricPath, loadRubric, parseRubric } from "./rubric.ts";
 
@@ -9,7 +10,7 @@ describe("grading/rubric.yaml", () => {
     const known = knownTestIds();
     expect(rubric.items.length).toBeGreaterThan(10);
     for (const it of rubric.items) for (const t of it.tests) expect(known.has(t), t).toBe(true);
-    expect(new Set(rubric.items.map((i) => i.part))).toEqual(new Set(["driver", "device"]));
+    expect(new Set(rubric.items.map((i) => i.part))).toEqual(new Set(["driver", "device", "chat"]));
   });
 
   it("reads the conformance ids from the C test table, all unique", async () => {
@@ -19,6 +20,7 @@ describe("grading/rubric.yaml", () => {
     expect(ids).toContain("wait.sleeps");
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of Object.keys(hostChecks)) expect(ids).not.toContain(id);
+    for (const id of Object.keys(chatChecks)) expect(ids).not.toContain(id);
   });
 });
 

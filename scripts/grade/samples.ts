@@ -5,7 +5,7 @@ import { repoRoot } from "../lib/paths.ts";
 /**
  * Submissions made from the reference (the benchmark's inputs, the tests'
  * starting point): the driver's sources without build products, the
- * device's sources.
+ * device's sources, the chat's sources.
  */
 
 const moduleDir = join(repoRoot, "guest-driver", "module");
@@ -25,5 +25,13 @@ export async function referenceDevice(dest: string): Promise<string> {
   const to = join(dest, "host-backend", "qemu");
   await mkdir(to, { recursive: true });
   await cp(join(repoRoot, "host-backend", "qemu"), to, { recursive: true });
+  return dest;
+}
+
+/** Copies the reference chat's sources (the student's side: ts-app/src) into `dest`/ts-app/src. */
+export async function referenceChat(dest: string): Promise<string> {
+  const to = join(dest, "ts-app", "src");
+  await mkdir(to, { recursive: true });
+  await cp(join(repoRoot, "ts-app", "src"), to, { recursive: true });
   return dest;
 }

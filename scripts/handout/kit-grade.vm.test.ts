@@ -69,17 +69,17 @@ describe.skipIf(unavailable !== undefined)(
       if (tmp) await rm(tmp, { recursive: true, force: true });
     });
 
-    it("the untouched kit is graded (driver and device), not rejected", () => {
+    it("the untouched kit is graded (driver, device and chat), not rejected", () => {
       const r = byName.get("kit");
       expect(r, [...byName.keys()].join(", ")).toBeDefined();
       expect(r!.status, detail(r!)).toBe("graded");
-      expect(Object.keys(r!.scored.byPart).sort()).toEqual(["device", "driver"]);
+      expect(Object.keys(r!.scored.byPart).sort()).toEqual(["chat", "device", "driver"]);
     });
 
     it("the untouched kit earns only what compiling stubs earns", () => {
       const r = byName.get("kit")!;
       // The stubs compile without warnings; nothing that needs a working
-      // driver or device may score.
+      // driver, device or chat may score (the chat's stubs earn nothing).
       const allowed = new Set(["driver.build", "driver.warnings", "device.build"]);
       const extra = kept(r).filter((id) => !allowed.has(id));
       expect(extra, detail(r)).toEqual([]);
@@ -90,7 +90,7 @@ describe.skipIf(unavailable !== undefined)(
       const r = byName.get("finished");
       expect(r, [...byName.keys()].join(", ")).toBeDefined();
       expect(r!.status, detail(r!)).toBe("graded");
-      expect(Object.keys(r!.scored.byPart).sort()).toEqual(["device", "driver"]);
+      expect(Object.keys(r!.scored.byPart).sort()).toEqual(["chat", "device", "driver"]);
       expect(lost(r!), `${detail(r!)}\n${submitLog}`).toEqual([]);
       expect(r!.scored.score).toBe(r!.scored.max);
     });

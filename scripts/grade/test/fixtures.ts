@@ -1,7 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { referenceDriver } from "../samples.ts";
+import { readMarkedSources } from "../../handout/kit.ts";
+import { stubOut } from "../../handout/markers.ts";
+import { referenceChat, referenceDriver } from "../samples.ts";
 
-export { referenceDevice, referenceDriver } from "../samples.ts";
+export { referenceChat, referenceDevice, referenceDriver } from "../samples.ts";
 import { dirname, join } from "node:path";
 import { sh } from "../../lib/sh.ts";
 
@@ -97,4 +99,16 @@ export function zipOf(
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(off, 16);
   return Buffer.concat([...locals, cd, end]);
+}
+
+/**
+ * The reference chat (ts-app/src) with the starter kit's stubs of `tasks`
+ * in place of their solutions (scripts/handout: the kit's own cut).
+ */
+export async function stubbedChat(dest: string, tasks: string[]): Promise<string> {
+  await referenceChat(dest);
+  for (const m of await readMarkedSources())
+    if (m.path.startsWith("ts-app/src/") && m.marked.blocks.some((b) => tasks.includes(b.task)))
+      await writeFile(join(dest, m.path), stubOut(m.marked, tasks));
+  return dest;
 }
