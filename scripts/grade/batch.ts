@@ -93,8 +93,10 @@ export async function gradeBatch(args: readonly string[], o: BatchOptions): Prom
   const why = sandboxUnavailable();
   if (why) throw new LabError(`cannot grade: ${why}`, 1, "install the Debian package bubblewrap");
   const { rubric, text } = await loadRubric(o.rubricPath ?? defaultRubricPath);
-  // app: the chat's reference self-test and native binding (chat.ts)
-  await ensureBuilt("driver", "conformance", "qemu", "guest", "app");
+  // app: the chat's reference self-test and native binding (chat.ts); debug:
+  // the debug guest kernel a driver's hot-unplug boot runs on (its first
+  // build takes ~15 minutes of two cores; cached after)
+  await ensureBuilt("driver", "conformance", "qemu", "guest", "app", "debug");
   const accel = await resolveAccel("auto", selectQemu(1));
   const subs = await expandSubmissions(args);
   if (!subs.length) throw new LabError("no submissions given");

@@ -2,7 +2,9 @@ import { chownSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type KtapReport, parseKtap } from "../lib/ktap.ts";
-import { guestArgs, runGuest } from "../vm/index.ts";
+import type { GuestKernel } from "../guest/flavour.ts";
+import { formatSplat } from "../vm/splat.ts";
+import { type SplatReport, guestArgs, runGuest } from "../vm/index.ts";
 import type { Accel } from "../vm/qemu-args.ts";
 import { type ChatRun, type ChatSection, chatGuestCommand, splitChatOutput } from "./chat.ts";
 import { conformanceIds, groupOf } from "./checks.ts";
@@ -33,6 +35,12 @@ export interface Boot {
   deviceOnly?: boolean;
   /** The guest command (default: the conformance suite with `only`). */
   command?: (labDir: string) => string[];
+  /** The guest kernel (default: Debian's); debug: the submission's module built for it. */
+  kernel?: GuestKernel;
+  /** Only when the submission has a driver (the reference driver passes it). */
+  driverOnly?: boolean;
+  /** Groups and ids a submission with a driver runs in another boot instead (the debug kernel's). */
+  elsewhereWithDriver?: string[];
   /** The chat's self-tests (chat.ts) run after the suite in this boot, with this many more seconds. */
   chatS?: number;
 }
@@ -40,10 +48,19 @@ export interface Boot {
 export const guestStage = "/lab";
 export const stageModule = "guest-driver/module/vcryptodev.ko";
 export const stageConformance = "guest-driver/tests/build/conformance";
+/** The module built for the debug kernel, where the debug guest's init loads it from. */
+export const stageDebugModule = "out/driver-debug/vcryptodev.ko";
 
 /** The boots of a submission, in order. */
 export const boots: readonly Boot[] = [
-  { name: "basic", only: ["kat", "roundtrip", "errors"], devices: 1, cpu: "qemu64", timeoutS: 150 },
+  // errors.efault stays the last test of this boot (an oops there takes only it)
+  {
+    name: "basic",
+    only: ["kat", "hash", "aead", "roundtrip", "errors"],
+    devices: 1,
+    cpu: "qemu64",
+    timeoutS: 150,
+  },
   {
     name: "stress",
     only: ["concurrency", "lifecycle"],
@@ -60,6 +77,10 @@ export const boots: readonly Boot[] = [
     timeoutS: 120,
     // after the suite, never before it: the chat cannot cost a driver item
     chatS: 90,
+    // a driver's hot-unplug runs on the debug kernel (boot debug): here a
+    // device freed under open files reads back intact or corrupts the
+    // kernel, by chance
+    elsewhereWithDriver: ["unplug"],
   },
   // SMAP/SMEP (-cpu max): a driver touching user memory directly oopses here
   {
@@ -78,6 +99,35 @@ export const boots: readonly Boot[] = [
     deviceOpts: "delay-us=500000",
     timeoutS: 90,
   },
+  // ---- throughput sanity (gradeabi): the reference device with every
+  // request through QEMU's thread pool, so every answer comes later and the
+  // driver waits for it (conformance.c, section throughput: the floors and
+  // the figures they come from)
+  {
+    name: "throughput",
+    only: ["throughput"],
+    devices: 1,
+    cpu: "qemu64",
+    referenceDevice: true,
+    deviceOpts: "inline-max=0,ioeventfd=on",
+    timeoutS: 60,
+  },
+  // ---- the debug kernel (gradeabi): a driver's lifetime tests, and the
+  // atomic-context copy, where KASAN, lockdep and the atomic-sleep check
+  // report what the default kernel lets pass by chance (a device freed
+  // under open files, a user copy under a spinlock); each report fails the
+  // test that was running (chargeSplats)
+  {
+    name: "debug",
+    only: ["roundtrip.fresh_pages", "unplug"],
+    devices: 2,
+    cpu: "qemu64",
+    kernel: "debug",
+    driverOnly: true,
+    timeoutS: 180,
+    // each test marked on the kernel log: reports are charged to their test
+    extra: ["--marks"],
+  },
   // device.hostile: the lab's hostile driver against a submitted device
   {
     name: "hostile",
@@ -89,6 +139,16 @@ export const boots: readonly Boot[] = [
     command: hostileCommand,
   },
 ];
+
+/** The boots a submission with these parts gets, in order (each with what it runs for them). */
+export function bootsFor(parts: { driver: boolean; device: boolean }): Boot[] {
+  return boots
+    .filter((b) => (parts.device || !b.deviceOnly) && (parts.driver || !b.driverOnly))
+    .map((b) => {
+      const away = parts.driver ? (b.elsewhereWithDriver ?? []) : [];
+      return away.length ? { ...b, only: b.only.filter((g) => !away.includes(g)) } : b;
+    });
+}
 
 /** The conformance ids a boot runs (its groups and ids, in the suite's order). */
 export function bootTests(b: Boot): string[] {
@@ -105,6 +165,8 @@ export interface BootRun {
   seconds: number;
   /** The boot ended by QEMU dying (not the guest's panic) or by the time limit. */
   qemuTrouble?: string;
+  /** Kernel checker reports on its console (the debug kernel's), each with its test. */
+  splats: readonly SplatReport[];
   /** The chat's self-test runs of this boot, by name (empty when none ran). */
   chat: Map<string, ChatSection>;
 }
@@ -155,17 +217,20 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
   const t0 = performance.now();
   const binary = b.referenceDevice ? undefined : env.studentQemu;
   const consoleFile = env.consoleFile(b.name);
+  const kernel = b.kernel ?? "default";
+  const module = kernel === "debug" ? stageDebugModule : stageModule;
   const chat = b.chatS && env.chat?.length ? env.chat : undefined;
   const suite = b.command?.(guestStage) ?? [
     `${guestStage}/${stageConformance}`,
     "--module",
-    `${guestStage}/${stageModule}`,
+    `${guestStage}/${module}`,
     "--only",
     b.only.join(","),
     ...(b.extra ?? []),
   ];
   const res = await runGuest(
     guestArgs({
+      kernel,
       devices: b.devices,
       cpu: b.cpu,
       accel: env.accel,
@@ -195,6 +260,7 @@ export async function runBoot(b: Boot, env: BootEnv): Promise<BootRun> {
     console: consoleText,
     seconds: (performance.now() - t0) / 1000,
     qemuTrouble,
+    splats: res.splats,
     chat: split.runs,
   };
 }
@@ -208,6 +274,29 @@ export function oopsLines(consoleText: string): string[] {
   return i < 0 ? [] : lines.slice(i, i + 12).map((l) => l.replace(/\r$/, ""));
 }
 
+/**
+ * The checker reports charged to each test of a boot: the test whose
+ * `lab-test:` marker came last before the report (conformance.c marks
+ * each), except that sleeping in atomic context goes to the boot's
+ * atomic-context test (roundtrip.fresh_pages) whatever ran: the check
+ * reports at most once a second, so which later test it lands in is
+ * chance. A report before any test (the module's load) goes to every test.
+ */
+export function chargeSplats(
+  tests: readonly string[],
+  splats: readonly SplatReport[],
+): Map<string, SplatReport[]> {
+  const out = new Map<string, SplatReport[]>();
+  const add = (id: string, s: SplatReport) => out.set(id, [...(out.get(id) ?? []), s]);
+  const atomic = tests.includes("roundtrip.fresh_pages") ? "roundtrip.fresh_pages" : undefined;
+  for (const s of splats) {
+    if (s.kind === "atomic-sleep" && atomic) add(atomic, s);
+    else if (s.test !== undefined && tests.includes(s.test)) add(s.test, s);
+    else for (const id of tests) add(id, s);
+  }
+  return out;
+}
+
 /** The outcome of each test the boot was to run. */
 export function bootOutcomes(run: BootRun): TestOutcome[] {
   const byId = new Map(run.report.results.map((r) => [r.name.split(":")[0] as string, r]));
@@ -215,8 +304,23 @@ export function bootOutcomes(run: BootRun): TestOutcome[] {
     run.code === 0 || run.code === 1
       ? "not reported by the suite"
       : `not reported: ${run.reason ?? `the suite exited ${run.code}`}`;
-  return bootTests(run.boot).map((id): TestOutcome => {
+  const tests = bootTests(run.boot);
+  // the debug kernel's reports; on Debian's an oops panics the guest and a
+  // warning costs console.clean alone, as before the debug boot
+  const charged = chargeSplats(tests, run.boot.kernel === "debug" ? run.splats : []);
+  return tests.map((id): TestOutcome => {
     const r = byId.get(id);
+    const splats = charged.get(id);
+    if (splats)
+      return {
+        id,
+        status: "failed",
+        output: [
+          `the ${run.boot.kernel ?? "default"} kernel reported (boot ${run.boot.name}):`,
+          ...splats.slice(0, 2).map((s) => formatSplat(s, id, 6)),
+          ...(r && !r.ok ? r.diagnostics.slice(-3) : []),
+        ].join("\n"),
+      };
     if (!r) return { id, status: "failed", output: `${died} (boot ${run.boot.name})` };
     const diag = r.diagnostics.slice(-6).join("\n");
     if (!r.ok) return { id, status: "failed", output: diag };

@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { kernelBuildDir, kernelRoot } from "../guest/kernel.ts";
+import { kernelDebugBuildDir } from "../guest/kernel-debug.ts";
 import { cachePath, patchedQemuPath, repoRoot } from "../lib/paths.ts";
 import { readTar } from "./archive.ts";
 import { type SandboxResult, type SandboxSpec, runSandboxed } from "./sandbox.ts";
@@ -85,24 +86,45 @@ function failure(r: SandboxResult, what: string, timeoutS: number): string {
   return `${what} failed (exit ${r.code ?? r.signal})${errs[0] ? `: ${errs[0].trim().slice(0, 200)}` : ""}`;
 }
 
-/** Builds guest-driver/module of the submission; hands out its .ko files. */
+/**
+ * What Kbuild reads to build a module for a kernel: the folder for
+ * `make -C` and the folders to mount read-only. The debug kernel's O= tree
+ * includes its source tree's Makefile by absolute path (wherever it was
+ * built): that tree is mounted too.
+ */
+function kernelTrees(kernel: "default" | "debug"): { make: string; ro: string[] } {
+  if (kernel === "default") return { make: kernelBuildDir(), ro: [kernelRoot()] };
+  const make = kernelDebugBuildDir();
+  const ro = [make];
+  try {
+    const m = /^include (\/\S+)\/Makefile$/m.exec(readFileSync(join(make, "Makefile"), "utf8"));
+    if (m) ro.push(m[1] as string);
+  } catch {
+    // no debug kernel: make fails in the sandbox, saying so
+  }
+  return { make, ro };
+}
+
+/** Builds guest-driver/module of the submission for `kernel`; hands out its .ko files. */
 export async function buildDriver(
   submission: string,
   uid: number,
   limits: BuildLimits,
+  kernel: "default" | "debug" = "default",
 ): Promise<BuildOutcome> {
   const include = join(repoRoot, "include");
+  const trees = kernelTrees(kernel);
   const script = [
     "set -e",
     "mkdir -p /tmp/b/guest-driver",
     "cp -r /submission/guest-driver/module /tmp/b/guest-driver/",
     `cp -r ${include} /tmp/b/include`,
-    `make -C ${kernelBuildDir()} M=/tmp/b/guest-driver/module W=1 modules 1>&2`,
+    `make -C ${trees.make} M=/tmp/b/guest-driver/module W=1 modules 1>&2`,
     "cd /tmp/b/guest-driver/module",
     "ls *.ko >/dev/null",
     "tar -c --dereference -f - *.ko",
   ].join("\n");
-  const spec = buildSpec(uid, submission, [kernelRoot(), include], limits.tmpBytes);
+  const spec = buildSpec(uid, submission, [...trees.ro, include], limits.tmpBytes);
   const r = await runSandboxedSplit(spec, ["sh", "-c", script], limits.timeoutS, 64 * mib);
   const files = await products(r.result, r.stdout, 64 * mib).catch(() => new Map());
   const log = r.result.output;
@@ -110,7 +132,13 @@ export async function buildDriver(
   const ok = r.result.code === 0 && files.size > 0;
   return {
     ok,
-    reason: ok ? undefined : failure(r.result, "the driver build", limits.timeoutS),
+    reason: ok
+      ? undefined
+      : failure(
+          r.result,
+          kernel === "debug" ? "the driver build for the debug kernel" : "the driver build",
+          limits.timeoutS,
+        ),
     log,
     ms: r.result.ms,
     files,

@@ -11,11 +11,12 @@ import {
   type BootRun,
   bootOutcomes,
   bootTests,
-  boots,
+  bootsFor,
   oopsLines,
   runBoot,
   smapOutcome,
   stageConformance,
+  stageDebugModule,
   stageModule,
 } from "./boots.ts";
 import { buildDevice, buildDriver, deviceChanges, saveProduct } from "./build.ts";
@@ -116,6 +117,18 @@ function cap(text: string, max: number): string {
   return `${text.slice(0, half)}\n[grader: ${text.length - max} characters cut here (log cap ${max})]\n${text.slice(-half)}`;
 }
 
+const rank: Record<TestOutcome["status"], number> = {
+  passed: 0,
+  skipped: 1,
+  not_run: 2,
+  failed: 3,
+};
+
+/** A test run in two boots (on both kernels): the worse outcome counts. */
+function worse(a: TestOutcome | undefined, b: TestOutcome): TestOutcome {
+  return a && rank[a.status] >= rank[b.status] ? a : b;
+}
+
 /** Grades one submission; writes its files; resolves with its result. */
 export async function gradeOne(source: string, o: GradeOptions): Promise<GradeResult> {
   const t0 = performance.now();
@@ -199,10 +212,17 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
   await copyFile(testProgram("conformance"), join(stage, stageConformance));
   let buildLog = "";
   let buildFailed: string | undefined;
-  if (got.parts.includes("driver")) {
-    const b = await phase("build driver", () =>
-      buildDriver(got.root, uid, { timeoutS: lim.driverBuildS, tmpBytes: 512 * 1024 * 1024 }),
-    );
+  /** The module did not build for the debug kernel (its boot's tests fail with this). */
+  let debugFailed: string | undefined;
+  const hasDriver = got.parts.includes("driver");
+  if (hasDriver) {
+    // the module for Debian's kernel, then for the debug kernel (one after
+    // the other: both sandboxes would share one uid's process limit)
+    const limits = { timeoutS: lim.driverBuildS, tmpBytes: 512 * 1024 * 1024 };
+    const [b, d] = await phase("build driver", async () => {
+      const def = await buildDriver(got.root, uid, limits, "default");
+      return [def, def.ok ? await buildDriver(got.root, uid, limits, "debug") : def] as const;
+    });
     buildLog += `==== driver (Kbuild, ${(b.ms / 1000).toFixed(1)} s) ====\n${b.log}\n`;
     set("build.driver", b.ok, b.reason ?? "");
     set(
@@ -223,6 +243,12 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
       } else {
         if (pick !== "vcryptodev.ko") notes.push(`the module is ${pick}, loaded as the driver`);
         await saveProduct(join(stage, stageModule), b.files.get(pick) as Buffer, false);
+        const debugKo = d.ok ? d.files.get(pick) : undefined;
+        if (debugKo) await saveProduct(join(stage, stageDebugModule), debugKo, false);
+        else {
+          debugFailed = d.reason ?? `the build for the debug kernel made no ${pick}`;
+          buildLog += `==== driver for the debug kernel (Kbuild, ${(d.ms / 1000).toFixed(1)} s): failed ====\n${d.log}\n`;
+        }
       }
     } else buildFailed = b.reason;
   } else await copyFile(driverModulePath, join(stage, stageModule));
@@ -304,7 +330,13 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
     chatNotRun(buildFailed ?? "");
   } else {
     // a chat alone needs only the boot that runs the chat (the rest is not scored)
-    const todo = boots.filter((x) => (hasDevice || !x.deviceOnly) && (carriesLab || x.chatS));
+    const all = bootsFor({ driver: hasDriver, device: hasDevice }).filter(
+      (x) => carriesLab || x.chatS,
+    );
+    const todo = all.filter((x) => !(debugFailed && x.kernel === "debug"));
+    for (const b of all.filter((x) => !todo.includes(x)))
+      for (const id of bootTests(b))
+        outcomes.set(id, { id, status: "failed", output: `not run: ${debugFailed}` });
     const bootOne = (b: Boot) =>
       phase(`boot ${b.name}`, () =>
         runBoot(
@@ -355,7 +387,7 @@ export async function gradeOne(source: string, o: GradeOptions): Promise<GradeRe
       if (b.name === "smap") outcomes.set("smap.nested_pointers", smapOutcome(run));
       else if (b.name === "hostile")
         outcomes.set("device.hostile", hostileOutcome(run.report, run));
-      else for (const t of bootOutcomes(run)) outcomes.set(t.id, t);
+      else for (const t of bootOutcomes(run)) outcomes.set(t.id, worse(outcomes.get(t.id), t));
       if (b.chatS && chatRuns.length) {
         for (const [n, sec] of run.chat)
           consoleLog += `---- boot ${b.name}: the chat self-test (${n}), exit ${sec.exit ?? "none"} ----\n${cap(sec.out, consoleCap / 8)}\n`;

@@ -73,7 +73,7 @@ export interface SlurmGradeResult {
 }
 
 /** What grading needs built on the node before the first task grades (as gradeBatch). */
-export const buildTargets = ["driver", "conformance", "qemu", "guest", "app"];
+export const buildTargets = ["driver", "conformance", "qemu", "guest", "app", "debug"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
