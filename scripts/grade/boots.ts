@@ -99,7 +99,7 @@ export const boots: readonly Boot[] = [
     deviceOpts: "delay-us=500000",
     timeoutS: 90,
   },
-  // ---- throughput sanity (gradeabi): the reference device with every
+  // ---- throughput sanity: the reference device with every
   // request through QEMU's thread pool, so every answer comes later and the
   // driver waits for it (conformance.c, section throughput: the floors and
   // the figures they come from)
@@ -112,7 +112,7 @@ export const boots: readonly Boot[] = [
     deviceOpts: "inline-max=0,ioeventfd=on",
     timeoutS: 60,
   },
-  // ---- the debug kernel (gradeabi): a driver's lifetime tests, and the
+  // ---- the debug kernel: a driver's lifetime tests, and the
   // atomic-context copy, where KASAN, lockdep and the atomic-sleep check
   // report what the default kernel lets pass by chance (a device freed
   // under open files, a user copy under a spinlock); each report fails the
