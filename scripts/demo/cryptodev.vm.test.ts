@@ -35,6 +35,7 @@ const perDevice = [
   "chat frames: suite 1 (AES-CBC + HMAC) byte-identical to node, two round trips per frame",
   "random AES-CBC and HMAC inputs byte-identical to node:crypto",
   "200 requests in flight at once, all byte-identical",
+  "the thread-pool path (inlineMax 0): 64 requests in flight, byte-identical",
   "argument errors are typed, as with the node provider",
   "unknown algorithm: EINVAL from CIOCGSESSION",
   "unknown session: EINVAL from CIOCCRYPT, with errno and syscall",

@@ -266,6 +266,43 @@ async function checkDevice(device: string): Promise<void> {
       return `sessions cached: ${s.sessions}`;
     });
 
+    await check(
+      device,
+      "the thread-pool path (inlineMax 0): 64 requests in flight, byte-identical",
+      async () => {
+        const pooled = new (loadBinding().Device)(device, { inlineMax: 0 });
+        await pooled.open();
+        try {
+          const { CRYPTO_AES_GCM, COP_ENCRYPT, COP_DECRYPT } = loadBinding().constants;
+          const key = randomBytes(16);
+          const ses = await pooled.createSession(CRYPTO_AES_GCM, key, 0, null);
+          const inputs = Array.from({ length: 64 }, (_, i) => ({
+            iv: randomBytes(12),
+            aad: randomBytes(i % 3),
+            data: randomBytes(1 + i * 7),
+          }));
+          const sealing = inputs.map((x) =>
+            pooled.authCrypt(ses, COP_ENCRYPT, x.iv, x.aad, x.data, 16),
+          );
+          // Nothing settles before this turn ends: all 64 wait on the pool.
+          const queued = pooled.inflight;
+          if (queued !== 64) throw new Error(`${queued} requests in flight, expected 64`);
+          const sealed = await Promise.all(sealing);
+          for (const [i, x] of inputs.entries()) {
+            const s = sealed[i];
+            if (!s) throw new Error(`request ${i}: no data`);
+            same(`seal ${i}`, s, await node.aesGcmSeal(key, x.iv, x.aad, x.data));
+            const pt = await pooled.authCrypt(ses, COP_DECRYPT, x.iv, x.aad, s, 16);
+            if (!pt || !pt.equals(x.data)) throw new Error(`open ${i}: wrong plaintext`);
+          }
+          await pooled.freeSession(ses);
+          return `in flight at once: ${queued}`;
+        } finally {
+          await pooled.close();
+        }
+      },
+    );
+
     await check(device, "argument errors are typed, as with the node provider", async () => {
       await expectError(dev.aesCbcEncrypt(Buffer.alloc(15), Buffer.alloc(16), Buffer.alloc(16)), {
         cls: CryptoProviderError,

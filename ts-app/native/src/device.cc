@@ -26,11 +26,22 @@ Napi::Function Device::Init(Napi::Env env) {
       });
 }
 
-// new Device(path): nothing is opened until open().
+// new Device(path, { inlineMax }?): nothing is opened until open().
+// inlineMax: the largest request (bytes) run on the JS thread; 0: none.
 Device::Device(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Device>(info) {
+  Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(info.Env(), "Device(path): path must be a string");
+    throw Napi::TypeError::New(env, "Device(path): path must be a string");
   path_ = info[0].As<Napi::String>().Utf8Value();
+  if (info.Length() < 2 || info[1].IsUndefined()) return;
+  if (!info[1].IsObject())
+    throw Napi::TypeError::New(env, "Device(path, options): options must be an object");
+  Napi::Value v = info[1].As<Napi::Object>().Get("inlineMax");
+  if (v.IsUndefined()) return;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 0 && d <= UINT32_MAX) || d != static_cast<double>(static_cast<uint32_t>(d)))
+    throw Napi::RangeError::New(env, "inlineMax must be a 32-bit unsigned integer");
+  inline_max_ = static_cast<uint32_t>(d);
 }
 
 // Reached only when no request is in flight (each holds a reference).
@@ -38,17 +49,29 @@ Device::~Device() {
   if (fd_ >= 0) close(fd_);
 }
 
-static Bytes BytesArg(const Napi::CallbackInfo &info, size_t i, const char *what,
-                      bool nullable) {
+// A Uint8Array argument's bytes, valid during the call only.
+struct View {
+  const uint8_t *data = nullptr;
+  uint32_t len = 0;
+  Bytes Copy() const { return Bytes(data, data + len); }
+};
+
+static View ViewArg(const Napi::CallbackInfo &info, size_t i, const char *what,
+                    bool nullable) {
   Napi::Value v = info[i];
-  if (nullable && (v.IsNull() || v.IsUndefined())) return Bytes();
+  if (nullable && (v.IsNull() || v.IsUndefined())) return View();
   if (!v.IsTypedArray() ||
       v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Uint8Array");
   Napi::Uint8Array a = v.As<Napi::Uint8Array>();
   if (a.ByteLength() > UINT32_MAX)
     throw Napi::RangeError::New(info.Env(), std::string(what) + " is too large");
-  return Bytes(a.Data(), a.Data() + a.ByteLength());
+  return View{a.Data(), static_cast<uint32_t>(a.ByteLength())};
+}
+
+static Bytes BytesArg(const Napi::CallbackInfo &info, size_t i, const char *what,
+                      bool nullable) {
+  return ViewArg(info, i, what, nullable).Copy();
 }
 
 static uint32_t U32Arg(const Napi::CallbackInfo &info, size_t i, const char *what) {
@@ -117,18 +140,24 @@ Napi::Value Device::FreeSession(const Napi::CallbackInfo &info) {
 //   macLen 0: a cipher session, resolves to dst (src's size);
 //   macLen > 0: a hash/HMAC session, resolves to the digest.
 Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
   uint32_t ses = U32Arg(info, 0, "ses");
   uint16_t op = OpArg(info, 1);
-  Bytes iv = BytesArg(info, 2, "iv", true);
-  Bytes src = BytesArg(info, 3, "src", false);
+  View iv = ViewArg(info, 2, "iv", true);
+  View src = ViewArg(info, 3, "src", false);
   uint32_t mac_len = U32Arg(info, 4, "macLen");
   if (mac_len > AALG_MAX_RESULT_LEN)
-    throw Napi::RangeError::New(info.Env(), "macLen is larger than any digest");
-  Napi::Value rejected = RejectIfNotOpen(info.Env(), "CIOCCRYPT");
+    throw Napi::RangeError::New(env, "macLen is larger than any digest");
+  Napi::Value rejected = RejectIfNotOpen(env, "CIOCCRYPT");
   if (!rejected.IsNull()) return rejected;
-  return (new CryptWorker(this, ses, op, std::move(iv),
-                          std::move(src), mac_len))
-      ->Start();
+  if (src.len > inline_max_)
+    return (new CryptWorker(this, ses, op, iv.Copy(), src.Copy(), mac_len))
+        ->Start();
+  // Inline: straight from the caller's bytes into the result's.
+  auto out = Napi::Buffer<uint8_t>::New(env, mac_len ? mac_len : src.len);
+  int err = DoCrypt(fd_, ses, op, iv.data, src.data, src.len,
+                    mac_len ? nullptr : out.Data(), mac_len ? out.Data() : nullptr);
+  return Settled(env, err, "CIOCCRYPT", out);
 }
 
 // authCrypt(ses, op, iv, aad, src, tagLen): Promise<Buffer | null>
@@ -136,19 +165,42 @@ Napi::Value Device::Crypt(const Napi::CallbackInfo &info) {
 //   tag; decrypting (src = ciphertext || tag), to the plaintext, or null
 //   when the tag does not verify.
 Napi::Value Device::AuthCrypt(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
   uint32_t ses = U32Arg(info, 0, "ses");
   uint16_t op = OpArg(info, 1);
-  Bytes iv = BytesArg(info, 2, "iv", false);
-  Bytes aad = BytesArg(info, 3, "aad", false);
-  Bytes src = BytesArg(info, 4, "src", false);
+  View iv = ViewArg(info, 2, "iv", false);
+  View aad = ViewArg(info, 3, "aad", false);
+  View src = ViewArg(info, 4, "src", false);
   uint32_t tag_len = U32Arg(info, 5, "tagLen");
   if (tag_len == 0 || tag_len > AALG_MAX_RESULT_LEN)
-    throw Napi::RangeError::New(info.Env(), "tagLen must be 1..64");
-  Napi::Value rejected = RejectIfNotOpen(info.Env(), "CIOCAUTHCRYPT");
+    throw Napi::RangeError::New(env, "tagLen must be 1..64");
+  Napi::Value rejected = RejectIfNotOpen(env, "CIOCAUTHCRYPT");
   if (!rejected.IsNull()) return rejected;
-  return (new AuthCryptWorker(this, ses, op, std::move(iv),
-                              std::move(aad), std::move(src), tag_len))
-      ->Start();
+  if (static_cast<uint64_t>(src.len) + aad.len > inline_max_)
+    return (new AuthCryptWorker(this, ses, op, iv.Copy(), aad.Copy(),
+                                src.Copy(), tag_len))
+        ->Start();
+  bool enc = op == COP_ENCRYPT;
+  if (!enc && src.len < tag_len) return Settled(env, EINVAL, "CIOCAUTHCRYPT", env.Null());
+  uint32_t out_len = enc ? src.len + tag_len : src.len - tag_len;
+  if (enc && out_len < src.len) return Settled(env, EINVAL, "CIOCAUTHCRYPT", env.Null());
+  auto out = Napi::Buffer<uint8_t>::New(env, out_len);
+  int err = DoAuthCrypt(fd_, ses, op, iv.data, iv.len, aad.data, aad.len,
+                        src.data, src.len, out.Data(), out_len, tag_len);
+  if (err == EBADMSG && !enc) return Settled(env, 0, "CIOCAUTHCRYPT", env.Null());
+  return Settled(env, err, "CIOCAUTHCRYPT", out);
+}
+
+// A promise already settled: rejected with the errno when err != 0, else
+// resolved to value (the inline path).
+Napi::Value Device::Settled(Napi::Env env, int err, const char *ioctl_name,
+                            Napi::Value value) {
+  auto d = Napi::Promise::Deferred::New(env);
+  if (err)
+    d.Reject(MakeSysError(env, err, "ioctl", ioctl_name, path_).Value());
+  else
+    d.Resolve(value);
+  return d.Promise();
 }
 
 // close(): Promise<void>, settled once the descriptor is closed (after the

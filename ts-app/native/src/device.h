@@ -1,13 +1,20 @@
 // One open /dev/cryptodevN (or /dev/crypto): the JS class `Device`.
 //
-// Every operation runs on the libuv thread pool (workers.h) and returns a
-// promise, so many requests can be in flight on one descriptor. The state
-// and the in-flight count live on the JS thread only; the descriptor is
-// closed once the last in-flight request has completed.
+// Every operation returns a promise. Opening, sessions and large requests
+// run on the libuv thread pool (workers.h), so many can be in flight on one
+// descriptor. A CIOCCRYPT/CIOCAUTHCRYPT of at most `inlineMax` bytes (src
+// plus AAD; default kDefaultInlineMax) runs on the JS thread, straight from
+// the caller's bytes into the result's, and its promise is settled before
+// the call returns: under TCG a thread-pool round trip costs 150-300 us in
+// the guest, the ioctl of a 256 B request about 25 us, of 16 KiB about 40.
+// The state and the in-flight count live on the JS thread only; the
+// descriptor is closed once the last in-flight request has completed.
 #ifndef VCRYPTODEV_BINDING_DEVICE_H
 #define VCRYPTODEV_BINDING_DEVICE_H
 
 #include <napi.h>
+
+#include <stdint.h>
 
 #include <string>
 #include <vector>
@@ -16,6 +23,8 @@ namespace vcryptodev {
 
 class Device : public Napi::ObjectWrap<Device> {
  public:
+  static constexpr uint32_t kDefaultInlineMax = 16384;
+
   static Napi::Function Init(Napi::Env env);
 
   explicit Device(const Napi::CallbackInfo &info);
@@ -45,11 +54,14 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value GetInflight(const Napi::CallbackInfo &info);
   Napi::Value GetPath(const Napi::CallbackInfo &info);
 
+  Napi::Value Settled(Napi::Env env, int err, const char *ioctl_name,
+                      Napi::Value value);
   // A promise rejected with EBADF when the device is not open, else null.
   Napi::Value RejectIfNotOpen(Napi::Env env, const char *ioctl_name);
   void MaybeStartClose();
 
   int fd_ = -1;
+  uint32_t inline_max_ = kDefaultInlineMax;
   std::string path_;
   State state_ = State::kNew;
   unsigned inflight_ = 0;

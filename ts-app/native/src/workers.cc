@@ -111,26 +111,59 @@ void FreeSessionWorker::Execute() {
   if (IoctlRetry(fd_, CIOCFSESSION, &ses) < 0) Fail(errno);
 }
 
+int DoCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
+            const uint8_t *src, uint32_t len, uint8_t *dst, uint8_t *mac) {
+  // Never hand the driver a NULL source, even for zero bytes.
+  static const uint8_t empty = 0;
+  struct crypt_op cop = {};
+  cop.ses = ses;
+  cop.op = op;
+  cop.flags = COP_FLAG_NONE;
+  cop.len = len;
+  cop.src = const_cast<uint8_t *>(len ? src : &empty);
+  cop.dst = dst;
+  cop.mac = mac;
+  cop.iv = const_cast<uint8_t *>(iv);
+  return IoctlRetry(fd, CIOCCRYPT, &cop) < 0 ? errno : 0;
+}
+
 void CryptWorker::Execute() {
   // A hash/HMAC session produces mac_ only; a cipher session dst_.
   if (mac_.empty()) dst_.resize(src_.size());
-  // Never hand the driver a NULL source, even for zero bytes.
-  uint8_t empty = 0;
-  struct crypt_op cop = {};
-  cop.ses = ses_;
-  cop.op = op_;
-  cop.flags = COP_FLAG_NONE;
-  cop.len = static_cast<__u32>(src_.size());
-  cop.src = src_.empty() ? &empty : src_.data();
-  cop.dst = dst_.empty() ? nullptr : dst_.data();
-  cop.mac = mac_.empty() ? nullptr : mac_.data();
-  cop.iv = iv_.empty() ? nullptr : iv_.data();
-  if (IoctlRetry(fd_, CIOCCRYPT, &cop) < 0) Fail(errno);
+  int err = DoCrypt(fd_, ses_, op_, iv_.empty() ? nullptr : iv_.data(),
+                    src_.data(), static_cast<uint32_t>(src_.size()),
+                    dst_.empty() ? nullptr : dst_.data(),
+                    mac_.empty() ? nullptr : mac_.data());
+  if (err) Fail(err);
 }
 
 Napi::Value CryptWorker::Result(Napi::Env env) {
   const Bytes &out = mac_.empty() ? dst_ : mac_;
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+}
+
+int DoAuthCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
+                uint32_t iv_len, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *src, uint32_t len, uint8_t *dst,
+                uint32_t out_len, uint32_t tag_len) {
+  // Never hand the driver a NULL buffer, even for zero bytes.
+  static const uint8_t empty_src = 0;
+  uint8_t empty_dst = 0;
+  struct crypt_auth_op caop = {};
+  caop.ses = ses;
+  caop.op = op;
+  caop.flags = COP_FLAG_NONE;
+  caop.len = len;
+  caop.auth_len = aad_len;
+  caop.auth_src = aad_len ? const_cast<uint8_t *>(aad) : nullptr;
+  caop.src = const_cast<uint8_t *>(len ? src : &empty_src);
+  caop.dst = out_len ? dst : &empty_dst;
+  caop.tag_len = tag_len;
+  caop.iv = iv_len ? const_cast<uint8_t *>(iv) : nullptr;
+  caop.iv_len = iv_len;
+  if (IoctlRetry(fd, CIOCAUTHCRYPT, &caop) < 0) return errno;
+  // The driver answered another length than the layout's.
+  return caop.len == out_len ? 0 : EIO;
 }
 
 void AuthCryptWorker::Execute() {
@@ -140,34 +173,16 @@ void AuthCryptWorker::Execute() {
     return;
   }
   size_t out = enc ? src_.size() + tag_len_ : src_.size() - tag_len_;
-  // Never hand the driver a NULL buffer, even for zero bytes.
-  dst_.resize(out ? out : 1);
-  uint8_t empty = 0;
-  struct crypt_auth_op caop = {};
-  caop.ses = ses_;
-  caop.op = op_;
-  caop.flags = COP_FLAG_NONE;
-  caop.len = static_cast<__u32>(src_.size());
-  caop.auth_len = static_cast<__u32>(aad_.size());
-  caop.auth_src = aad_.empty() ? nullptr : aad_.data();
-  caop.src = src_.empty() ? &empty : src_.data();
-  caop.dst = dst_.data();
-  caop.tag_len = tag_len_;
-  caop.iv = iv_.empty() ? nullptr : iv_.data();
-  caop.iv_len = static_cast<__u32>(iv_.size());
-  if (IoctlRetry(fd_, CIOCAUTHCRYPT, &caop) < 0) {
-    if (errno == EBADMSG && !enc) {
-      bad_tag_ = true;
-      return;
-    }
-    Fail(errno);
-    return;
-  }
-  if (caop.len != out) {
-    Fail(EIO);  // the driver answered another length than the layout's
-    return;
-  }
   dst_.resize(out);
+  int err = DoAuthCrypt(fd_, ses_, op_, iv_.data(),
+                        static_cast<uint32_t>(iv_.size()), aad_.data(),
+                        static_cast<uint32_t>(aad_.size()), src_.data(),
+                        static_cast<uint32_t>(src_.size()), dst_.data(),
+                        static_cast<uint32_t>(out), tag_len_);
+  if (err == EBADMSG && !enc)
+    bad_tag_ = true;
+  else if (err)
+    Fail(err);
 }
 
 Napi::Value AuthCryptWorker::Result(Napi::Env env) {

@@ -16,6 +16,22 @@ namespace vcryptodev {
 
 using Bytes = std::vector<uint8_t>;
 
+// The ioctls themselves, shared by the workers (thread pool) and the inline
+// path of Device (JS thread, small requests). Each returns 0 or an errno.
+//
+// CIOCCRYPT: a cipher session writes len bytes to dst; a hash/HMAC session
+// (mac != nullptr) writes the digest to mac.
+int DoCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
+            const uint8_t *src, uint32_t len, uint8_t *dst, uint8_t *mac);
+// CIOCAUTHCRYPT on an AEAD session, cryptodev-linux's layout: encrypting,
+// dst (out_len = len + tag_len) = ciphertext || tag; decrypting, src =
+// ciphertext || tag and dst (out_len = len - tag_len) the plaintext.
+// EBADMSG when decrypting: the tag did not verify.
+int DoAuthCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
+                uint32_t iv_len, const uint8_t *aad, uint32_t aad_len,
+                const uint8_t *src, uint32_t len, uint8_t *dst,
+                uint32_t out_len, uint32_t tag_len);
+
 // Common part: keeps the Device (and its JS object) alive while the request
 // runs, counts it in flight, and turns a failed syscall into a typed error.
 class DeviceWorker : public Napi::AsyncWorker {

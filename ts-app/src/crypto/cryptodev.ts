@@ -12,8 +12,10 @@ import type { CryptoProvider } from "./provider.ts";
  * The `cryptodev` provider: AES-CBC, HMAC-SHA256 (CIOCCRYPT) and AES-GCM
  * (CIOCAUTHCRYPT, one round trip for cipher and tag) through ioctls on
  * /dev/cryptodevN (or /dev/crypto), done by the native binding in
- * ts-app/native/ on the libuv thread pool, so many requests are in flight
- * at once. Byte for byte the same results as the `node` provider.
+ * ts-app/native/: small requests on the calling thread (the device answers
+ * them faster than a thread-pool round trip), large ones on the libuv
+ * thread pool, so many are in flight at once. Byte for byte the same
+ * results as the `node` provider.
  */
 
 /** What the addon exports (ts-app/native/src/addon.cc, device.cc). */
@@ -49,7 +51,12 @@ interface NativeDevice {
 }
 
 interface NativeBinding {
-  Device: new (path: string) => NativeDevice;
+  /**
+   * inlineMax: requests of at most this many bytes (src plus AAD) run on the
+   * calling thread, their promise settled before the call returns; larger
+   * ones on the thread pool (native/src/device.h). Default 16 KiB; 0: none.
+   */
+  Device: new (path: string, options?: { inlineMax?: number }) => NativeDevice;
   constants: {
     CRYPTO_AES_CBC: number;
     CRYPTO_AES_GCM: number;
