@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort } from "../lib/net.ts";
 import { repoRoot } from "../lib/paths.ts";
 import { guestArgs, startGuest } from "../vm/index.ts";
 import { chatBundle, guestPort, inGuest } from "./config.ts";
-import { type RunningChat, type ServerOptions, secretArgs } from "./host-chat.ts";
+import { type RunningChat, type ServerOptions, cpuProfArgs, secretArgs } from "./host-chat.ts";
 
 export interface GuestChatOptions extends ServerOptions {
   /** Devices attached (default 1). */
@@ -39,8 +39,12 @@ export async function startGuestChat(o: GuestChatOptions): Promise<RunningChat> 
   const port = await freePort();
   const dir = await runDir();
   const stopFile = join(dir, "stop");
+  // The profile goes to the share first (the guest's disk is gone after).
+  const profDir = join(dir, "prof");
+  if (o.cpuProfDir) await mkdir(profDir);
   const server = [
     "node",
+    ...cpuProfArgs(o.cpuProfDir && inGuest(profDir)),
     inGuest(chatBundle),
     "server",
     "--mode",
@@ -97,6 +101,7 @@ export async function startGuestChat(o: GuestChatOptions): Promise<RunningChat> 
         new Promise<boolean>((r) => setTimeout(() => r(true), 60_000).unref()),
       ]);
       if (late) await guest.stop();
+      if (o.cpuProfDir) await cp(profDir, o.cpuProfDir, { recursive: true });
       await rm(dir, { recursive: true, force: true });
       return guest.stdout.text
         .split("\n")

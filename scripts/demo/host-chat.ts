@@ -19,6 +19,13 @@ export interface ServerOptions {
   mode: Mode;
   /** What an ack survives (the server's --durability; its default: process). */
   durability?: "process" | "power";
+  /** Runs the server with node's --cpu-prof; its profile lands in this host folder. */
+  cpuProfDir?: string;
+}
+
+/** node's flags for a CPU profile written to dir (on the server's exit). */
+export function cpuProfArgs(dir: string | undefined): string[] {
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
 
 /** The server's secret options for the mode. */
@@ -37,6 +44,7 @@ export async function startHostChat(o: ServerOptions): Promise<RunningChat> {
   const child = spawn(
     process.execPath,
     [
+      ...cpuProfArgs(o.cpuProfDir),
       chatBundle,
       "server",
       "--mode",

@@ -95,6 +95,7 @@ const parts: ReportParts = {
       p99ms: 5,
     })),
     failures: [],
+    profiles: [],
   },
   builds: [
     { target: "driver", seconds: 3 },

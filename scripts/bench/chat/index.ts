@@ -1,8 +1,11 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { intArg, intListArg, listOfArg } from "../../lib/args.ts";
 import { defineCommand } from "../../lib/command.ts";
 import { info, step, warn } from "../../lib/log.ts";
 import { startGuestChat } from "../../demo/guest-chat.ts";
 import { startHostChat } from "../../demo/host-chat.ts";
+import { summarizeProfileDir } from "../cpuprofile.ts";
 import { chatSystem } from "./chat-system.ts";
 import { type BenchSystem, type HandshakeRun, type RunResult, runFanout } from "./harness.ts";
 import { startNgircd } from "./ngircd.ts";
@@ -23,44 +26,55 @@ const defaultMessages: Record<SystemName, number> = {
   "guest-node-cbc": 100,
 };
 
-async function startSystem(name: SystemName, smp: number | undefined): Promise<BenchSystem> {
+async function startSystem(
+  name: SystemName,
+  smp: number | undefined,
+  cpuProfDir: string | undefined,
+): Promise<BenchSystem> {
   switch (name) {
     case "ngircd":
       return step("starting ngircd", () => startNgircd());
     case "host": {
       const server = await step("starting the chat on the host", () =>
-        startHostChat({ mode: "secure" }),
+        startHostChat({ mode: "secure", cpuProfDir }),
       );
       return chatSystem(systemLabels["host"], server);
     }
     case "host-power": {
       const server = await step("starting the chat on the host (--durability power)", () =>
-        startHostChat({ mode: "secure", durability: "power" }),
+        startHostChat({ mode: "secure", durability: "power", cpuProfDir }),
       );
       return chatSystem(systemLabels["host-power"], server);
     }
     case "guest": {
       const server = await step("booting the guest with the chat on /dev/cryptodev0", () =>
-        startGuestChat({ mode: "secure", devices: 1, smp }),
+        startGuestChat({ mode: "secure", devices: 1, smp, cpuProfDir }),
       );
       return chatSystem(systemLabels["guest"], server);
     }
     case "guest-node": {
       const server = await step("booting the guest with the chat on node:crypto", () =>
-        startGuestChat({ mode: "secure", devices: 1, crypto: "node", smp }),
+        startGuestChat({ mode: "secure", devices: 1, crypto: "node", smp, cpuProfDir }),
       );
       return chatSystem(systemLabels["guest-node"], server);
     }
     // Secure mode's suite 1 (AES-CBC + HMAC-SHA256): what the chat used before suite 2.
     case "guest-cbc": {
       const server = await step("booting the guest with the chat on /dev/cryptodev0, suite 1", () =>
-        startGuestChat({ mode: "secure", devices: 1, smp, suites: [1] }),
+        startGuestChat({ mode: "secure", devices: 1, smp, suites: [1], cpuProfDir }),
       );
       return chatSystem(systemLabels["guest-cbc"], server);
     }
     case "guest-node-cbc": {
       const server = await step("booting the guest with the chat on node:crypto, suite 1", () =>
-        startGuestChat({ mode: "secure", devices: 1, crypto: "node", smp, suites: [1] }),
+        startGuestChat({
+          mode: "secure",
+          devices: 1,
+          crypto: "node",
+          smp,
+          suites: [1],
+          cpuProfDir,
+        }),
       );
       return chatSystem(systemLabels["guest-node-cbc"], server);
     }
@@ -78,6 +92,8 @@ export interface ChatOptions {
   handshakeInFlight: number[];
   /** Each row as it is measured (JSON lines). */
   onRow?: (row: RunResult | HandshakeRun) => void;
+  /** Profile each chat server with node --cpu-prof into DIR/SYSTEM. */
+  cpuProf?: string;
 }
 
 export interface ChatReport {
@@ -85,17 +101,21 @@ export interface ChatReport {
   handshakes: HandshakeRun[];
   /** Systems that could not be started or failed, with the reason. */
   failures: string[];
+  /** With cpuProf: each chat server's profile, summarized. */
+  profiles: string[];
 }
 
 /** Logins measured per handshake figure: each is one scrypt on the server. */
 const loginConnections = (n: number) => Math.max(2, Math.min(20, Math.ceil(n / 10)));
 
 export async function measureChat(o: ChatOptions): Promise<ChatReport> {
-  const report: ChatReport = { runs: [], handshakes: [], failures: [] };
+  const report: ChatReport = { runs: [], handshakes: [], failures: [], profiles: [] };
   for (const name of o.systems) {
     let sys: BenchSystem;
+    const profDir = o.cpuProf && name !== "ngircd" ? join(resolve(o.cpuProf), name) : undefined;
+    if (profDir) await mkdir(profDir, { recursive: true });
     try {
-      sys = await startSystem(name, o.smp);
+      sys = await startSystem(name, o.smp, profDir);
     } catch (e) {
       report.failures.push(`${name}: not run: ${(e as Error).message}`);
       warn(`${name}: not run: ${(e as Error).message}`);
@@ -131,6 +151,7 @@ export async function measureChat(o: ChatOptions): Promise<ChatReport> {
     } finally {
       await sys.stop();
     }
+    if (profDir) report.profiles.push(...(await summarizeProfileDir(profDir, sys.label)));
   }
   return report;
 }
@@ -159,7 +180,11 @@ acknowledged and received by every other member; latency = send to receipt.
   --handshakes N  secure handshakes per figure (default 200, 0: none): connections/s
               with 1 and 8 in flight, handshake alone and with a login (fewer:
               each login is one scrypt), on each chat system
-  --json      one JSON object per run on stdout instead of the table`,
+  --json      one JSON object per run on stdout instead of the table
+  --cpu-prof DIR  run each chat server (host or guest) under node --cpu-prof,
+              its profile written to DIR/SYSTEM/, and print where its time
+              went: self time by category (crypto, SQLite, chat JS, GC, ...)
+              and the top frames`,
   options: {
     clients: { type: "string" },
     messages: { type: "string" },
@@ -167,6 +192,7 @@ acknowledged and received by every other member; latency = send to receipt.
     smp: { type: "string" },
     json: { type: "boolean" },
     handshakes: { type: "string" },
+    "cpu-prof": { type: "string" },
   },
   async run({ values }) {
     const clients = values.clients
@@ -190,6 +216,7 @@ acknowledged and received by every other member; latency = send to receipt.
       handshakes,
       handshakeInFlight: [1, 8],
       onRow: values.json ? (row) => process.stdout.write(JSON.stringify(row) + "\n") : undefined,
+      cpuProf: values["cpu-prof"],
     });
     if (!values.json) {
       process.stdout.write(formatTable(r.runs) + "\n");
@@ -197,6 +224,7 @@ acknowledged and received by every other member; latency = send to receipt.
       info(
         "fan-out in one channel: min(N,10) senders in a closed loop; a message is complete when acknowledged and received by every other member; latency = send to receipt",
       );
+      for (const p of r.profiles) process.stdout.write("\n" + p + "\n");
       if (r.handshakes.length)
         info(
           "handshakes: secure mode v2 (X25519 + Ed25519 signature), each connection opened, (logged in,) closed; v1 (shared passphrase) is gone: its figures are in ts-app/README.md",
