@@ -153,6 +153,33 @@ describe("session cache", () => {
     await expect(cache.use("a", create, async (s) => s)).resolves.toBe(7);
   });
 
+  it("frees the idle sessions and retries once when the device has no room (ENOSPC)", async () => {
+    const { dev, freed } = fakeDevice();
+    const cache = new SessionCache(dev, 8);
+    const room = 2;
+    let open = 0;
+    const create = async () => {
+      if (open - freed.length >= room)
+        throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      return ++open;
+    };
+    await cache.use("a", create, async () => undefined);
+    const gates: (() => void)[] = [];
+    const hold = (id: string) =>
+      cache.use(id, create, (ses) => new Promise<number>((r) => gates.push(() => r(ses))));
+    const b = hold("b");
+    await new Promise((r) => setImmediate(r));
+    // Full: "a" is idle and freed, "b" is busy and kept; "c" gets "a"'s room.
+    const c = hold("c");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(freed).toEqual([1]);
+    expect(cache.size).toBe(2);
+    // Nothing idle left to free: the device's error reaches the caller.
+    await expect(cache.use("d", create, async (s) => s)).rejects.toThrow("ENOSPC");
+    for (const g of gates) g();
+    await expect(Promise.all([b, c])).resolves.toEqual([2, 3]);
+  });
+
   it("frees the least recently used idle sessions beyond its bound, never a busy one", async () => {
     const { dev, freed } = fakeDevice();
     const cache = new SessionCache(dev, 2);

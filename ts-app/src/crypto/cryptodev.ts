@@ -151,8 +151,15 @@ export function loadBinding(): NativeBinding {
   return binding;
 }
 
-/** Sessions kept open per device before the least recently used idle one is freed. */
-export const maxCachedSessions = 64;
+/**
+ * Sessions kept open per device before the least recently used idle one is
+ * freed. The chat server uses two keys per connection, in turn: a cache
+ * smaller than that set misses on every request (LRU's worst case, a cycle),
+ * and each miss costs a session created and one freed. So: as many as the
+ * reference device allows per open file (max-sessions, 256), less room for
+ * the frees still in flight.
+ */
+export const maxCachedSessions = 240;
 
 interface CachedSession {
   ses: Promise<number>;
@@ -186,7 +193,7 @@ export class SessionCache {
     if (entry) {
       this.entries.delete(id); // re-inserted below: most recently used last
     } else {
-      entry = { ses: create(), users: 0 };
+      entry = { ses: this.create(create), users: 0 };
       // A failed creation is not cached; the next use tries again.
       entry.ses.catch(() => {
         if (this.entries.get(id) === entry) this.entries.delete(id);
@@ -199,6 +206,23 @@ export class SessionCache {
     } finally {
       entry.users--;
       this.evict();
+    }
+  }
+
+  /**
+   * create(); when the device has no room for another session (ENOSPC: its
+   * max-sessions per open file), frees every idle session and tries once
+   * more. A busy server's set of keys can outgrow the device's table.
+   */
+  private async create(create: () => Promise<number>): Promise<number> {
+    try {
+      return await create();
+    } catch (e) {
+      if ((e as { code?: unknown } | null)?.code !== "ENOSPC") throw e;
+      const idle = [...this.entries].filter(([, x]) => x.users === 0);
+      for (const [id] of idle) this.entries.delete(id);
+      await Promise.allSettled(idle.map(async ([, x]) => this.dev.freeSession(await x.ses)));
+      return create();
     }
   }
 
