@@ -270,10 +270,11 @@ async function checkDevice(device: string): Promise<void> {
       device,
       "the thread-pool path (inlineMax 0): 64 requests in flight, byte-identical",
       async () => {
-        const pooled = new (loadBinding().Device)(device, { inlineMax: 0 });
+        const { Device, constants } = loadBinding();
+        const { CRYPTO_AES_GCM, COP_ENCRYPT, COP_DECRYPT } = constants;
+        const pooled = new Device(device, { inlineMax: 0 });
         await pooled.open();
         try {
-          const { CRYPTO_AES_GCM, COP_ENCRYPT, COP_DECRYPT } = loadBinding().constants;
           const key = randomBytes(16);
           const ses = await pooled.createSession(CRYPTO_AES_GCM, key, 0, null);
           const inputs = Array.from({ length: 64 }, (_, i) => ({

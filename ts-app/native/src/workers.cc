@@ -142,6 +142,18 @@ Napi::Value CryptWorker::Result(Napi::Env env) {
   return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
 }
 
+int AuthOutLen(uint16_t op, size_t src_len, uint32_t tag_len,
+               uint32_t *out_len) {
+  if (op == COP_ENCRYPT) {
+    if (src_len > UINT32_MAX - tag_len) return EINVAL;
+    *out_len = static_cast<uint32_t>(src_len + tag_len);
+  } else {
+    if (src_len < tag_len || src_len > UINT32_MAX) return EINVAL;
+    *out_len = static_cast<uint32_t>(src_len - tag_len);
+  }
+  return 0;
+}
+
 int DoAuthCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
                 uint32_t iv_len, const uint8_t *aad, uint32_t aad_len,
                 const uint8_t *src, uint32_t len, uint8_t *dst,
@@ -167,19 +179,19 @@ int DoAuthCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
 }
 
 void AuthCryptWorker::Execute() {
-  bool enc = op_ == COP_ENCRYPT;
-  if (!enc && src_.size() < tag_len_) {
-    Fail(EINVAL);
+  uint32_t out;
+  int err = AuthOutLen(op_, src_.size(), tag_len_, &out);
+  if (err) {
+    Fail(err);
     return;
   }
-  size_t out = enc ? src_.size() + tag_len_ : src_.size() - tag_len_;
   dst_.resize(out);
-  int err = DoAuthCrypt(fd_, ses_, op_, iv_.data(),
-                        static_cast<uint32_t>(iv_.size()), aad_.data(),
-                        static_cast<uint32_t>(aad_.size()), src_.data(),
-                        static_cast<uint32_t>(src_.size()), dst_.data(),
-                        static_cast<uint32_t>(out), tag_len_);
-  if (err == EBADMSG && !enc)
+  err = DoAuthCrypt(fd_, ses_, op_, iv_.data(),
+                    static_cast<uint32_t>(iv_.size()), aad_.data(),
+                    static_cast<uint32_t>(aad_.size()), src_.data(),
+                    static_cast<uint32_t>(src_.size()), dst_.data(), out,
+                    tag_len_);
+  if (err == EBADMSG && op_ == COP_DECRYPT)
     bad_tag_ = true;
   else if (err)
     Fail(err);

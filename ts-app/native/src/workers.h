@@ -27,6 +27,11 @@ int DoCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
 // dst (out_len = len + tag_len) = ciphertext || tag; decrypting, src =
 // ciphertext || tag and dst (out_len = len - tag_len) the plaintext.
 // EBADMSG when decrypting: the tag did not verify.
+//
+// AuthOutLen gives that out_len for src_len bytes of src, or EINVAL when
+// src is shorter than the tag (decrypting) or the sum overflows.
+int AuthOutLen(uint16_t op, size_t src_len, uint32_t tag_len,
+               uint32_t *out_len);
 int DoAuthCrypt(int fd, uint32_t ses, uint16_t op, const uint8_t *iv,
                 uint32_t iv_len, const uint8_t *aad, uint32_t aad_len,
                 const uint8_t *src, uint32_t len, uint8_t *dst,
